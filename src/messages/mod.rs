@@ -1,0 +1,3 @@
+//! Every human sentence procdemo prints, one file per language. JSON never goes through here.
+
+pub mod en;

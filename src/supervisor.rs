@@ -1,0 +1,269 @@
+//! The parent's side of every scenario: start children, wait for them, and never lose one.
+//!
+//! A [`Supervisor`] owns the children it starts. Its wait loop is the classic one from
+//! signalfd(2): SIGCHLD, SIGINT and SIGTERM are blocked, so instead of interrupting the
+//! program at a random point they queue up on a file descriptor, and `ppoll(2)` sleeps until
+//! one arrives or a timeout passes. Each SIGCHLD is followed by `waitpid(-1, WNOHANG)` until
+//! nothing is left to collect, because signals of one kind merge while pending (signal(7)):
+//! three children ending close together may raise a single SIGCHLD.
+//!
+//! Dropping the supervisor (after an error, Ctrl-C, SIGTERM, a closed stdout) stops every
+//! child still running and reaps it, so no path leaves an orphan or a zombie behind.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use nix::errno::Errno;
+use nix::poll::{ppoll, PollFd, PollFlags};
+use nix::sys::signal::{kill, SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::time::TimeSpec;
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use std::os::fd::AsFd;
+
+use crate::child::{ChildSpec, Role};
+use crate::cli::Method;
+use crate::error::Stopped;
+use crate::event::{Ended, Event, Out};
+use crate::sys;
+use crate::time::TimeScale;
+
+/// How long children get to end after SIGTERM before they are sent SIGKILL.
+pub const GRACE: Duration = Duration::from_secs(1);
+
+struct Running {
+    pid: Pid,
+    name: String,
+}
+
+pub struct Supervisor<'o> {
+    out: &'o Out,
+    scale: TimeScale,
+    signals: SignalFd,
+    running: Vec<Running>,
+    /// Children reaped but not yet asked for by `join`, with how they ended.
+    reaped: Vec<(Pid, Ended)>,
+    started: usize,
+}
+
+impl<'o> Supervisor<'o> {
+    /// Take over SIGCHLD, SIGINT and SIGTERM for the main process.
+    pub fn new(out: &'o Out, scale: TimeScale) -> Result<Self> {
+        sys::restore_sigchld()?;
+        let mut mask = SigSet::empty();
+        for sig in sys::WATCHED {
+            mask.add(sig);
+        }
+        // Blocked in this (only) thread. Children do not inherit the block: the standard
+        // library's spawn clears the mask, and a forked child clears it itself.
+        mask.thread_block().context("sigprocmask")?;
+        let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+            .context("signalfd")?;
+        Ok(Supervisor {
+            out,
+            scale,
+            signals,
+            running: Vec::new(),
+            reaped: Vec::new(),
+            started: 0,
+        })
+    }
+
+    pub fn out(&self) -> &'o Out {
+        self.out
+    }
+
+    /// How many children are started and not yet reaped.
+    pub fn running(&self) -> usize {
+        self.running.len()
+    }
+
+    /// Start a child named `name` doing `role`, by re-executing procdemo or by fork alone.
+    pub fn start(&mut self, name: String, role: Role, method: Method) -> Result<Pid> {
+        // A Ctrl-C during a long start loop should not wait for the loop to finish.
+        self.poll(Some(Duration::ZERO))?;
+        let spec = ChildSpec {
+            name: name.clone(),
+            parent: nix::unistd::getpid(),
+            clock: self.out.clock(),
+            scale: self.scale,
+            format: self.out.format(),
+            role,
+        };
+        let started = match method {
+            Method::Exec => spec.command().spawn().map(|c| Pid::from_raw(c.id() as i32)),
+            Method::Fork => sys::fork_child(|| crate::child::run(spec))
+                .map_err(|e| std::io::Error::other(format!("{e:#}"))),
+        };
+        let pid = started.with_context(|| {
+            format!(
+                "could not start {name} ({} child(ren) had been started)",
+                self.started
+            )
+        })?;
+        self.started += 1;
+        self.running.push(Running {
+            pid,
+            name: name.clone(),
+        });
+        self.out.emit(&Event::Spawned {
+            child: pid,
+            child_name: name,
+        })?;
+        Ok(pid)
+    }
+
+    /// Wait until `pid` has ended and been reaped: Python's `p.join()`.
+    pub fn join(&mut self, pid: Pid) -> Result<Ended> {
+        loop {
+            if let Some(i) = self.reaped.iter().position(|(p, _)| *p == pid) {
+                return Ok(self.reaped.swap_remove(i).1);
+            }
+            anyhow::ensure!(
+                self.running.iter().any(|r| r.pid == pid),
+                "{pid} is not a child of this run"
+            );
+            self.poll(None)?;
+        }
+    }
+
+    /// Wait until every child has ended and been reaped.
+    pub fn join_all(&mut self) -> Result<()> {
+        while !self.running.is_empty() {
+            self.poll(None)?;
+        }
+        self.reaped.clear();
+        Ok(())
+    }
+
+    /// Let the tutorial's `seconds` (scaled) pass, reaping children meanwhile and stopping at
+    /// once on SIGINT or SIGTERM.
+    pub fn sleep(&mut self, seconds: f64) -> Result<()> {
+        let Some(d) = self.scale.of(seconds) else {
+            return self.poll(Some(Duration::ZERO));
+        };
+        let deadline = Instant::now() + d;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            self.poll(Some(left))?;
+            if left.is_zero() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// End a child: SIGTERM, up to `GRACE` to go, then SIGKILL; reap it and say how it ended.
+    pub fn terminate(&mut self, pid: Pid) -> Result<Ended> {
+        if let Some(r) = self.running.iter().find(|r| r.pid == pid) {
+            self.out.emit(&Event::Terminating {
+                child: pid,
+                child_name: r.name.clone(),
+                signal: Signal::SIGTERM,
+            })?;
+            // Only a pid we have not reaped yet is signalled: until waitpid collects it, the
+            // kernel keeps the pid reserved for our child, even as a zombie, so it can never
+            // belong to an unrelated process.
+            let _ = kill(pid, Signal::SIGTERM);
+            let deadline = Instant::now() + GRACE;
+            while self.running.iter().any(|r| r.pid == pid) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    let _ = kill(pid, Signal::SIGKILL);
+                    break;
+                }
+                self.poll(Some(left))?;
+            }
+        }
+        self.join(pid)
+    }
+
+    /// Wait up to `timeout` (forever with `None`) for a signal, then reap whatever ended.
+    fn poll(&mut self, timeout: Option<Duration>) -> Result<()> {
+        let ts = timeout.map(TimeSpec::from_duration);
+        let mut fds = [PollFd::new(self.signals.as_fd(), PollFlags::POLLIN)];
+        match ppoll(&mut fds, ts, None) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(e).context("ppoll"),
+        }
+        let mut stop = None;
+        while let Some(info) = self.signals.read_signal().context("reading signalfd")? {
+            match Signal::try_from(info.ssi_signo as i32) {
+                Ok(sig @ (Signal::SIGINT | Signal::SIGTERM)) => stop = stop.or(Some(sig)),
+                _ => {} // SIGCHLD: reaped below, whatever the count
+            }
+        }
+        self.reap()?;
+        if let Some(sig) = stop {
+            let _ = self.out.emit(&Event::Stopping {
+                signal: sig,
+                children: self.running.len(),
+            });
+            return Err(Stopped(sig).into());
+        }
+        Ok(())
+    }
+
+    /// Collect every child that has ended, without blocking, and report each one.
+    fn reap(&mut self) -> Result<()> {
+        while let Some((pid, ended)) = reap_one(Some(WaitPidFlag::WNOHANG)) {
+            let Some(i) = self.running.iter().position(|r| r.pid == pid) else {
+                continue;
+            };
+            let child = self.running.remove(i);
+            self.reaped.push((pid, ended));
+            self.out.emit(&Event::Exit {
+                child: pid,
+                child_name: child.name,
+                ended,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// One `waitpid(-1)`: `None` when nothing (more) can be collected now.
+fn reap_one(flags: Option<WaitPidFlag>) -> Option<(Pid, Ended)> {
+    loop {
+        return match waitpid(None::<Pid>, flags) {
+            Ok(WaitStatus::Exited(pid, code)) => Some((pid, Ended::Code(code))),
+            Ok(WaitStatus::Signaled(pid, sig, _)) => Some((pid, Ended::Signal(sig))),
+            Ok(WaitStatus::StillAlive) => None,
+            Ok(_) => continue, // stopped or continued: not an end
+            Err(Errno::EINTR) => continue,
+            Err(_) => None, // ECHILD: no child left at all
+        };
+    }
+}
+
+impl Drop for Supervisor<'_> {
+    /// The guard: whatever path led here, no child outlives the supervisor.
+    fn drop(&mut self) {
+        if self.running.is_empty() {
+            return;
+        }
+        for r in &self.running {
+            let _ = kill(r.pid, Signal::SIGTERM); // by pid, never our process group
+        }
+        let deadline = Instant::now() + GRACE;
+        while !self.running.is_empty() {
+            while let Some((pid, _)) = reap_one(Some(WaitPidFlag::WNOHANG)) {
+                self.running.retain(|r| r.pid != pid);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if self.running.is_empty() || left.is_zero() {
+                break;
+            }
+            let mut fds = [PollFd::new(self.signals.as_fd(), PollFlags::POLLIN)];
+            let _ = ppoll(&mut fds, Some(TimeSpec::from_duration(left)), None);
+            while let Ok(Some(_)) = self.signals.read_signal() {}
+        }
+        for r in &self.running {
+            let _ = kill(r.pid, Signal::SIGKILL);
+        }
+        for r in self.running.drain(..) {
+            // SIGKILL cannot be caught or ignored: this wait is short.
+            while let Err(Errno::EINTR) = waitpid(r.pid, None) {}
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The thin layer over the operating system: every `unsafe` block of procdemo lives here.
+//!
+//! Scenarios never call `fork(2)`, `signal(2)` or `prctl(2)` themselves; they call the safe
+//! wrappers below, each of which states the condition that makes it sound. Keeping the list
+//! short makes it easy to audit: `fork` (only while single-threaded), resetting signal
+//! dispositions in a new child, `_exit`, and the Linux `prctl` calls that tie a child's life
+//! to its parent's.
+
+use std::ffi::CStr;
+use std::io::Write;
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use anyhow::{bail, Context, Result};
+use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+use nix::sys::signal::{self, SigHandler, SigSet, Signal};
+use nix::unistd::{ForkResult, Pid};
+
+/// The signals the main process turns into events instead of letting them kill it.
+/// SIGCHLD: a child changed state (wait(2)); SIGINT: Ctrl-C; SIGTERM: `kill PID`.
+pub const WATCHED: [Signal; 3] = [Signal::SIGCHLD, Signal::SIGINT, Signal::SIGTERM];
+
+/// Number of threads in this process, from `/proc/self/stat` (field 20, proc(5)).
+fn thread_count() -> Result<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").context("/proc/self/stat")?;
+    // The command name (field 2) is in parentheses and may itself contain spaces or ')',
+    // so count fields from the last ')'.
+    let after = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .context("/proc/self/stat: unexpected format")?;
+    after
+        .split_whitespace()
+        .nth(17) // fields 3.. follow the ')': field 20 is the 18th of them
+        .and_then(|n| n.parse().ok())
+        .context("/proc/self/stat: no thread count")
+}
+
+/// `fork(2)` without `exec`: the child runs `child` and leaves with `_exit(2)` and its return
+/// value, never returning into the caller's code (so no destructor of the parent's state, such
+/// as the guard that kills children, ever runs twice).
+///
+/// Returns the child's pid in the parent.
+pub fn fork_child(child: impl FnOnce() -> i32) -> Result<Pid> {
+    // After fork(2) only the calling thread exists in the child; a lock held by another thread
+    // at that moment (the allocator's, stdout's) stays locked forever. Refuse rather than risk it.
+    let threads = thread_count()?;
+    if threads != 1 {
+        bail!("cannot fork safely: this process has {threads} threads, fork needs exactly one");
+    }
+    // Anything still buffered in user space would be copied into the child and printed twice.
+    // procdemo writes each line with one write(2), but flush anyway so the rule holds for all.
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+
+    // SAFETY: the process is single-threaded (checked just above), so the child is a complete
+    // copy with no lock held by a vanished thread; the child never returns from this function.
+    match unsafe { nix::unistd::fork() }.context("fork")? {
+        ForkResult::Parent { child } => Ok(child),
+        ForkResult::Child => {
+            let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)).unwrap_or(101);
+            exit_now(code)
+        }
+    }
+}
+
+/// `_exit(2)`: end the process at once, without running `atexit` handlers or flushing stdio
+/// buffers inherited from the parent (exit(3) would, and could print them a second time).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit is async-signal-safe and has no preconditions.
+    unsafe { nix::libc::_exit(code) }
+}
+
+/// Put a new child's signal state back to the defaults a fresh program expects.
+///
+/// Signal dispositions set to "ignore" and the blocked mask survive both fork(2) and
+/// execve(2) (signal(7)). A shell starts background jobs with SIGINT ignored, and the Rust
+/// runtime ignores SIGPIPE; the main process blocks SIGCHLD, SIGINT and SIGTERM to read them
+/// from a signalfd. A child must die of Ctrl-C, SIGTERM and a closed pipe like any program.
+pub fn reset_child_signals() -> Result<()> {
+    for sig in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGPIPE,
+        Signal::SIGCHLD,
+    ] {
+        // SAFETY: SIG_DFL installs no handler code, so there is nothing to make
+        // async-signal-safe; no other thread exists to race with.
+        unsafe { signal::signal(sig, SigHandler::SigDfl) }.context("signal")?;
+    }
+    SigSet::empty().thread_set_mask().context("sigprocmask")?;
+    Ok(())
+}
+
+/// Make sure SIGCHLD is not ignored in the main process.
+///
+/// If a parent started us with SIGCHLD set to SIG_IGN, the kernel reaps our children itself
+/// and waitpid(2) fails with ECHILD (wait(2), NOTES): we could report no exit status at all.
+pub fn restore_sigchld() -> Result<()> {
+    // SAFETY: SIG_DFL installs no handler; called before any child exists.
+    unsafe { signal::signal(Signal::SIGCHLD, SigHandler::SigDfl) }.context("signal")?;
+    Ok(())
+}
+
+/// Tie this child's life to its parent: when the parent dies, the kernel sends us SIGKILL.
+///
+/// `PR_SET_PDEATHSIG` fires when the *thread* that created us exits, not the whole process
+/// (prctl(2)); procdemo's main is single-threaded and starts every child from that thread.
+/// The parent may already be gone before this call; then the signal never comes, which is why
+/// we compare `getppid()` with the pid the parent gave us.
+pub fn die_with_parent(expected_parent: Pid) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).context("prctl(PR_SET_PDEATHSIG)")?;
+    if nix::unistd::getppid() != expected_parent {
+        bail!("parent {expected_parent} is already gone");
+    }
+    Ok(())
+}
+
+/// Name this process `procdemo` in ps(1) and top(1).
+///
+/// A child started through `/proc/self/exe` would otherwise be listed as `exe`: the kernel
+/// takes the name from the last part of the path passed to execve(2).
+pub fn set_process_name(name: &CStr) {
+    #[cfg(target_os = "linux")]
+    let _ = nix::sys::prctl::set_name(name);
+    #[cfg(not(target_os = "linux"))]
+    let _ = name;
+}
+
+/// Clear close-on-exec on `fd`, so a child started with execve(2) finds it open under the
+/// same number. Everything else procdemo opens stays close-on-exec (the standard library's
+/// default), so a child inherits only what it is meant to.
+pub fn keep_open_across_exec(fd: &impl AsFd) -> Result<()> {
+    fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty())).context("fcntl(F_SETFD)")?;
+    Ok(())
+}
+
+/// Take ownership of a descriptor this process inherited from its parent, by number.
+pub fn inherited_fd(fd: RawFd) -> Result<OwnedFd> {
+    // F_GETFD fails with EBADF unless `fd` is an open descriptor of this process.
+    // SAFETY: the borrow lives only for this call, and we just learned nothing about it yet;
+    // fcntl(F_GETFD) on any number is sound (it only reads the descriptor table).
+    fcntl(unsafe { BorrowedFd::borrow_raw(fd) }, FcntlArg::F_GETFD)
+        .with_context(|| format!("descriptor {fd} was not inherited"))?;
+    if fd <= 2 {
+        bail!("descriptor {fd} is a standard stream, not a pipe");
+    }
+    // SAFETY: `fd` is open (checked above), above the standard streams, and was handed to us
+    // by our parent for this one purpose: nothing else in this process owns or closes it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_threads() {
+        // The test harness runs tests on worker threads, so there is at least one.
+        assert!(thread_count().unwrap() >= 1);
+    }
+}
