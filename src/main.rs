@@ -1,1 +1,6 @@
+#[allow(dead_code)]
+mod lock;
+#[allow(dead_code)]
+mod ticketfile;
+
 fn main() {}
