@@ -1,1 +1,1015 @@
+//! The ticket file: `{"ticket": N}`, the tickets left, shared by every buyer.
+//!
+//! The file is UTF-8 JSON, a single object whose `"ticket"` member is a
+//! non-negative integer written as one (`3`, not `3.0` or `3e0`) that fits in
+//! 64 bits. Any other members are kept, in their order, when a buyer writes the
+//! file back; a leading UTF-8 byte order mark is tolerated (RFC 8259 allows a
+//! reader to ignore one) and not written back. We write in the tutorial's
+//! `json.dump` style, `{"ticket": 1}`, plus a final newline.
+//!
+//! Rewriting a file in place (`open(2)` with `O_TRUNC`, then `write(2)`) has a
+//! window in which the file is empty or half-written: a reader that does not
+//! take the lock sees it, and a writer killed inside the window leaves it so
+//! for good. [`write_atomic`] therefore never touches the old file. It writes a
+//! new, hidden file beside it, forces its bytes to disk with `fsync(2)`, and
+//! `rename(2)`s it over the old name: rename(2) swaps the name to the new inode
+//! in one step, so every reader opens either the complete old file or the
+//! complete new one. A final `fsync(2)` on the directory makes the rename
+//! itself durable, so a power cut cannot bring the old count back after a
+//! buyer was told it had a ticket. A writer killed before the rename leaves
+//! only its hidden temporary file behind; [`clean_stale_temps`] sweeps those.
 
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde_json::{Map, Value};
+
+/// The largest ticket file we accept. A real one is a dozen bytes; the limit
+/// keeps a wrong `--data` path (a log file, `/dev/zero`) from being read whole.
+pub const MAX_BYTES: u64 = 64 * 1024;
+
+/// Longest JSON text we quote back in an error message, in characters.
+const FOUND_CHARS: usize = 40;
+
+/// The contents of a valid ticket file.
+#[derive(Debug, Clone)]
+pub struct Tickets {
+    /// The tickets left.
+    pub count: u64,
+    /// The whole object as read, `"ticket"` included so that it keeps its
+    /// place; its value there is stale, `count` is the truth.
+    doc: Map<String, Value>,
+}
+
+impl Tickets {
+    /// A fresh file's contents: `{"ticket": count}`.
+    pub fn new(count: u64) -> Tickets {
+        let mut doc = Map::new();
+        doc.insert("ticket".to_owned(), Value::from(count));
+        Tickets { count, doc }
+    }
+
+    /// The same document with another count.
+    pub fn with_count(&self, count: u64) -> Tickets {
+        Tickets {
+            count,
+            doc: self.doc.clone(),
+        }
+    }
+
+    /// The file's bytes: one line of JSON in the tutorial's style,
+    /// `{"ticket": 1, "other": [1, 2]}`, and a newline.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = String::from("{");
+        for (i, (key, value)) in self.doc.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            write_json(&mut out, &Value::from(key.as_str()));
+            out.push_str(": ");
+            if key == "ticket" {
+                out.push_str(&self.count.to_string());
+            } else {
+                write_json(&mut out, value);
+            }
+        }
+        out.push_str("}\n");
+        out.into_bytes()
+    }
+}
+
+/// Two `Tickets` are equal when they would write the same file.
+impl PartialEq for Tickets {
+    fn eq(&self, other: &Tickets) -> bool {
+        self.to_bytes() == other.to_bytes()
+    }
+}
+
+/// Appends `value` as JSON with Python's default separators (`", "` and
+/// `": "`); serde_json's own compact form has no spaces at all.
+fn write_json(out: &mut String, value: &Value) {
+    match value {
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_json(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(members) => {
+            out.push('{');
+            for (i, (key, item)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_json(out, &Value::from(key.as_str()));
+                out.push_str(": ");
+                write_json(out, item);
+            }
+            out.push('}');
+        }
+        // Strings, numbers, booleans and null: serde_json's form, escapes included.
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+/// What is wrong with the contents of a ticket file. The messages leave out
+/// the file name; [`read`] puts it in front.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormatError {
+    /// No bytes at all, or only whitespace.
+    Empty,
+    /// More than [`MAX_BYTES`].
+    TooLarge,
+    /// The first byte that is not part of valid UTF-8.
+    NotUtf8 {
+        offset: usize,
+    },
+    /// serde_json's description, with line and column.
+    InvalidJson(String),
+    /// What the top level was instead of an object, e.g. "an array".
+    NotAnObject(&'static str),
+    MissingTicket,
+    /// The value's JSON text (shortened), e.g. `"5"`, `-1` or `1.0`.
+    NotANonNegativeInteger(String),
+    /// The value's JSON text (shortened), an integer of 2^64 or more.
+    TicketTooLarge(String),
+}
+
+impl fmt::Display for FormatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FormatError::Empty => write!(f, "empty file"),
+            FormatError::TooLarge => write!(
+                f,
+                "file too large to be a ticket file (over {} KiB)",
+                MAX_BYTES / 1024
+            ),
+            FormatError::NotUtf8 { offset } => {
+                write!(f, "not UTF-8 text (binary bytes at offset {offset})")
+            }
+            FormatError::InvalidJson(msg) => write!(f, "invalid JSON: {msg}"),
+            FormatError::NotAnObject(found) => write!(
+                f,
+                r#"the top level must be an object like {{"ticket": 1}}, found {found}"#
+            ),
+            FormatError::MissingTicket => write!(f, r#""ticket" is missing"#),
+            FormatError::NotANonNegativeInteger(found) => {
+                write!(
+                    f,
+                    r#""ticket" must be a non-negative integer, found {found}"#
+                )
+            }
+            FormatError::TicketTooLarge(found) => write!(
+                f,
+                r#""ticket" is too large (must fit in 64 bits), found {found}"#
+            ),
+        }
+    }
+}
+
+impl std::error::Error for FormatError {}
+
+/// Checks and decodes the bytes of a ticket file. Never panics, whatever the
+/// bytes are.
+pub fn parse(bytes: &[u8]) -> Result<Tickets, FormatError> {
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(FormatError::TooLarge);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| FormatError::NotUtf8 {
+        offset: e.valid_up_to(),
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim_matches(is_json_whitespace).is_empty() {
+        return Err(FormatError::Empty);
+    }
+    // serde_json limits nesting to 128 levels, so deep input cannot overflow
+    // the stack.
+    let doc = match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(doc)) => doc,
+        Ok(other) => return Err(FormatError::NotAnObject(kind_of(&other))),
+        Err(e) => return Err(FormatError::InvalidJson(e.to_string())),
+    };
+    let ticket = doc.get("ticket").ok_or(FormatError::MissingTicket)?;
+    let count = match ticket {
+        // `as_u64` is Some exactly for integer literals from 0 to 2^64-1.
+        Value::Number(n) => match n.as_u64() {
+            Some(count) => count,
+            None => {
+                // serde_json turned `1.0`, `1e3`, `-0` and `18446744073709551616`
+                // alike into a float; only the source text tells them apart.
+                let number = n.to_string();
+                let raw = raw_member(text, "ticket").unwrap_or(&number);
+                let digits = raw.strip_prefix('-').unwrap_or(raw);
+                let integer = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+                let found = shorten(raw);
+                return Err(if integer && !raw.starts_with('-') {
+                    FormatError::TicketTooLarge(found)
+                } else {
+                    FormatError::NotANonNegativeInteger(found)
+                });
+            }
+        },
+        other => {
+            return Err(FormatError::NotANonNegativeInteger(shorten(
+                &other.to_string(),
+            )))
+        }
+    };
+    Ok(Tickets { count, doc })
+}
+
+/// JSON's four whitespace characters (RFC 8259, section 2).
+fn is_json_whitespace(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// `text` cut to [`FOUND_CHARS`] characters, with `…` when something was cut.
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(FOUND_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+/// The source text of the last member named `key` of the top-level object in
+/// `text`, which serde_json has already accepted. (serde_json, too, keeps the
+/// last of repeated keys.) None if the walk meets anything unexpected.
+fn raw_member<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    let mut found = None;
+    let mut pos = expect(text, skip_whitespace(text, 0), '{')?;
+    if text.get(skip_whitespace(text, pos)..)?.starts_with('}') {
+        return None;
+    }
+    loop {
+        let name_start = skip_whitespace(text, pos);
+        let (name, name_end) = next_value(text, name_start)?;
+        let value_start = skip_whitespace(text, expect(text, name_end, ':')?);
+        let (_, value_end) = next_value(text, value_start)?;
+        if name.as_str() == Some(key) {
+            found = Some(text.get(value_start..value_end)?);
+        }
+        let after = skip_whitespace(text, value_end);
+        match text.get(after..)?.chars().next()? {
+            ',' => pos = after + 1,
+            '}' => return found,
+            _ => return None,
+        }
+    }
+}
+
+/// Parses one JSON value starting at byte `pos`; returns it and where it ends.
+fn next_value(text: &str, pos: usize) -> Option<(Value, usize)> {
+    let mut values = serde_json::Deserializer::from_str(text.get(pos..)?).into_iter::<Value>();
+    let value = values.next()?.ok()?;
+    Some((value, pos + values.byte_offset()))
+}
+
+/// The position just past `c`, which must come next after any whitespace.
+fn expect(text: &str, pos: usize, c: char) -> Option<usize> {
+    let pos = skip_whitespace(text, pos);
+    text.get(pos..)?
+        .starts_with(c)
+        .then_some(pos + c.len_utf8())
+}
+
+fn skip_whitespace(text: &str, pos: usize) -> usize {
+    let rest = text.get(pos..).unwrap_or_default();
+    pos + (rest.len() - rest.trim_start_matches(is_json_whitespace).len())
+}
+
+/// Why a ticket file could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// There is no such file. The path is kept for the hint in the message.
+    Missing { path: PathBuf },
+    /// The file is there but is no ticket file.
+    Invalid(FormatError),
+    /// The path names something that is not a file, e.g. "a directory".
+    NotAFile(&'static str),
+    /// Anything else the system refused, such as EACCES.
+    Io(io::Error),
+}
+
+impl ReadError {
+    /// True where `--tickets N` may simply write a fresh file: the old one is
+    /// missing or unreadable as a ticket file. Not for I/O errors (say, no
+    /// permission) nor for a directory, which a rename cannot replace.
+    pub fn is_resettable(&self) -> bool {
+        matches!(self, ReadError::Missing { .. } | ReadError::Invalid(_))
+    }
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Missing { path } => {
+                let data = if path == Path::new("data.json") {
+                    String::new()
+                } else {
+                    format!(" --data {}", shell_quote(path))
+                };
+                write!(
+                    f,
+                    "no such file; create it with `procdemo tickets{data} --tickets 1` \
+                     (or: echo '{{\"ticket\": 1}}' > {})",
+                    shell_quote(path)
+                )
+            }
+            ReadError::Invalid(e) => write!(f, "{e}"),
+            ReadError::NotAFile(kind) => write!(f, "is {kind}, not a ticket file"),
+            ReadError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// `path` as a shell word, so that the hint can be pasted as it is.
+fn shell_quote(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-+=.,/:@%".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        text.into_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// Reads and checks the ticket file at `path`, without the lock and without
+/// changing it. Returns a [`ReadError`] so the caller can tell a missing or
+/// invalid file from an I/O failure; [`read`] is the usual entry point.
+pub fn read_raw(path: &Path) -> Result<Tickets, ReadError> {
+    let file = OpenOptions::new()
+        .read(true)
+        // A FIFO would make open(2) wait for a writer; with O_NONBLOCK it
+        // returns at once and we refuse it below. Regular files ignore it.
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(path)
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => ReadError::Missing {
+                path: path.to_owned(),
+            },
+            _ => ReadError::Io(e),
+        })?;
+    let file_type = file.metadata().map_err(ReadError::Io)?.file_type();
+    if file_type.is_dir() {
+        return Err(ReadError::NotAFile("a directory"));
+    }
+    if file_type.is_fifo() {
+        return Err(ReadError::NotAFile("a FIFO"));
+    }
+    // One byte past the limit is enough to know the file is too large.
+    let mut bytes = Vec::new();
+    file.take(MAX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    parse(&bytes).map_err(ReadError::Invalid)
+}
+
+/// Reads and checks the ticket file at `path`. The error names the file first,
+/// as the user gave it: `data.json: "ticket" is missing` (shown with `{:#}`;
+/// the [`ReadError`] stays reachable with `downcast_ref`).
+pub fn read(path: &Path) -> anyhow::Result<Tickets> {
+    read_raw(path).with_context(|| path.display().to_string())
+}
+
+/// The temporary file a writer with process id `pid` uses for `path`:
+/// `.data.json.tmp.<pid>`, hidden, in the same directory. It has to be in the
+/// same directory, since rename(2) cannot move a file to another filesystem.
+pub fn temp_path(path: &Path, pid: u32) -> PathBuf {
+    let mut name = temp_prefix(path);
+    name.push(pid.to_string());
+    path.with_file_name(name)
+}
+
+/// `.data.json.tmp.`, the start of every temporary file name for `path`.
+fn temp_prefix(path: &Path) -> std::ffi::OsString {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(".tmp.");
+    name
+}
+
+/// The directory that holds `path`; `.` for a bare file name.
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+fn check_file_name(path: &Path) -> anyhow::Result<()> {
+    match path.file_name() {
+        Some(_) => Ok(()),
+        None => anyhow::bail!("{}: not a file name", path.display()),
+    }
+}
+
+/// Replaces the ticket file at `path` with `tickets`, so that no reader ever
+/// sees a partial file: temporary file, fsync(2), rename(2), fsync(2) of the
+/// directory. The caller holds the lock.
+pub fn write_atomic(path: &Path, tickets: &Tickets) -> anyhow::Result<()> {
+    check_file_name(path)?;
+    let temp = temp_path(path, std::process::id());
+    let name = |p: &Path| p.display().to_string();
+
+    // Left over from an earlier writer that had our pid and was killed.
+    match fs::remove_file(&temp) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| name(&temp));
+        }
+        _ => {}
+    }
+    let written = (|| {
+        // O_EXCL: never write through a file (or symlink) someone put there.
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&temp)?;
+        file.write_all(&tickets.to_bytes())?;
+        // fsync(2) before rename(2): otherwise a crash could leave the new
+        // name pointing at a file whose data never reached the disk.
+        file.sync_all()
+    })()
+    .with_context(|| name(&temp))
+    .and_then(|()| {
+        fs::rename(&temp, path)
+            .with_context(|| format!("renaming {} to {}", name(&temp), name(path)))
+    });
+    if let Err(e) = written {
+        let _ = fs::remove_file(&temp);
+        return Err(e);
+    }
+    // The rename changed the directory; fsync(2) it to make the change last.
+    let dir = parent_dir(path);
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| name(dir))
+}
+
+/// Removes the temporary files that writers of `path` left when they were
+/// killed before their rename(2), and returns how many there were. Only names
+/// of the form `.data.json.tmp.<digits>` are touched. The caller holds the
+/// lock, so no live writer of this file can be in the middle of one.
+pub fn clean_stale_temps(path: &Path) -> anyhow::Result<usize> {
+    use std::os::unix::ffi::OsStrExt;
+
+    check_file_name(path)?;
+    let prefix = temp_prefix(path);
+    let dir = parent_dir(path);
+    let mut removed = 0;
+    for entry in fs::read_dir(dir).with_context(|| dir.display().to_string())? {
+        let entry = entry.with_context(|| dir.display().to_string())?;
+        let file_name = entry.file_name();
+        let Some(pid) = file_name.as_bytes().strip_prefix(prefix.as_bytes()) else {
+            continue;
+        };
+        if pid.is_empty() || !pid.iter().all(u8::is_ascii_digit) {
+            continue;
+        }
+        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let stale = entry.path();
+        match fs::remove_file(&stale) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| stale.display().to_string()),
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn err(input: &str) -> String {
+        parse(input.as_bytes()).unwrap_err().to_string()
+    }
+
+    fn count(input: &str) -> u64 {
+        parse(input.as_bytes()).unwrap().count
+    }
+
+    #[test]
+    fn accepts_plain_ticket_files() {
+        assert_eq!(count(r#"{"ticket": 1}"#), 1);
+        assert_eq!(count(r#"{"ticket":0}"#), 0);
+        assert_eq!(count(" \t\r\n{\"ticket\": 7}\n\n  "), 7);
+        assert_eq!(count(r#"{"ticket": 18446744073709551615}"#), u64::MAX);
+        // serde_json, like Python, keeps the last of repeated keys.
+        assert_eq!(count(r#"{"ticket": "x", "ticket": 3}"#), 3);
+        assert_eq!(count(r#"{"tick\u0065t": 4}"#), 4);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_accepted_and_not_written_back() {
+        let t = parse("\u{feff}{\"ticket\": 2}".as_bytes()).unwrap();
+        assert_eq!(t.count, 2);
+        assert_eq!(t.to_bytes(), b"{\"ticket\": 2}\n");
+        assert_eq!(err("\u{feff}"), "empty file");
+    }
+
+    #[test]
+    fn every_format_error_has_a_clear_message() {
+        let cases = [
+            ("", "empty file"),
+            (" \n\t", "empty file"),
+            (
+                "invalid JSON",
+                "invalid JSON: expected value at line 1 column 1",
+            ),
+            (
+                r#"{"ticket": 1"#,
+                "invalid JSON: EOF while parsing an object at line 1 column 12",
+            ),
+            (
+                r#"{"ticket": 1} x"#,
+                "invalid JSON: trailing characters at line 1 column 15",
+            ),
+            (
+                "[1]",
+                r#"the top level must be an object like {"ticket": 1}, found an array"#,
+            ),
+            (
+                r#""x""#,
+                r#"the top level must be an object like {"ticket": 1}, found a string"#,
+            ),
+            (
+                "5",
+                r#"the top level must be an object like {"ticket": 1}, found a number"#,
+            ),
+            (
+                "null",
+                r#"the top level must be an object like {"ticket": 1}, found null"#,
+            ),
+            (
+                "true",
+                r#"the top level must be an object like {"ticket": 1}, found a boolean"#,
+            ),
+            ("{}", r#""ticket" is missing"#),
+            (r#"{"Ticket": 1}"#, r#""ticket" is missing"#),
+            (
+                r#"{"ticket": "5"}"#,
+                r#""ticket" must be a non-negative integer, found "5""#,
+            ),
+            (
+                r#"{"ticket": -1}"#,
+                r#""ticket" must be a non-negative integer, found -1"#,
+            ),
+            (
+                r#"{"ticket": -0}"#,
+                r#""ticket" must be a non-negative integer, found -0"#,
+            ),
+            (
+                r#"{"ticket": 1.5}"#,
+                r#""ticket" must be a non-negative integer, found 1.5"#,
+            ),
+            (
+                r#"{"ticket": 1.0}"#,
+                r#""ticket" must be a non-negative integer, found 1.0"#,
+            ),
+            (
+                r#"{"ticket": 1e3}"#,
+                r#""ticket" must be a non-negative integer, found 1e3"#,
+            ),
+            (
+                r#"{"ticket":-2E0}"#,
+                r#""ticket" must be a non-negative integer, found -2E0"#,
+            ),
+            (
+                r#"{"ticket": true}"#,
+                r#""ticket" must be a non-negative integer, found true"#,
+            ),
+            (
+                r#"{"ticket": null}"#,
+                r#""ticket" must be a non-negative integer, found null"#,
+            ),
+            (
+                r#"{"ticket": [1]}"#,
+                r#""ticket" must be a non-negative integer, found [1]"#,
+            ),
+            (
+                r#"{"ticket": -99999999999999999999}"#,
+                r#""ticket" must be a non-negative integer, found -99999999999999999999"#,
+            ),
+            (
+                r#"{"a": {"ticket": 1}, "ticket": 18446744073709551616, "b": 2}"#,
+                r#""ticket" is too large (must fit in 64 bits), found 18446744073709551616"#,
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(err(input), expected, "input: {input}");
+        }
+    }
+
+    #[test]
+    fn binary_bytes_are_reported_with_their_offset() {
+        assert_eq!(
+            parse(b"{\"t\xff").unwrap_err(),
+            FormatError::NotUtf8 { offset: 3 }
+        );
+        assert_eq!(
+            parse(b"{\"t\xff").unwrap_err().to_string(),
+            "not UTF-8 text (binary bytes at offset 3)"
+        );
+        // A UTF-16 byte order mark is not UTF-8 either.
+        assert_eq!(
+            parse(b"\xff\xfe{").unwrap_err(),
+            FormatError::NotUtf8 { offset: 0 }
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let deep = format!(r#"{{"ticket": 1, "x": {}}}"#, "[".repeat(50_000));
+        assert_eq!(
+            err(&deep),
+            "invalid JSON: recursion limit exceeded at line 1 column 146"
+        );
+    }
+
+    #[test]
+    fn long_values_are_shortened_in_messages() {
+        let accents = "é".repeat(60);
+        assert!(err(&format!(r#"{{"ticket": "{accents}"}}"#)).ends_with("éé…"));
+        let long = "x".repeat(100);
+        let message = err(&format!(r#"{{"ticket": "{long}"}}"#));
+        let expected = format!(
+            r#""ticket" must be a non-negative integer, found "{}…"#,
+            "x".repeat(FOUND_CHARS - 1)
+        );
+        assert_eq!(message, expected);
+        let digits = "9".repeat(100);
+        assert_eq!(
+            err(&format!(r#"{{"ticket": {digits}}}"#)),
+            format!(
+                r#""ticket" is too large (must fit in 64 bits), found {}…"#,
+                "9".repeat(FOUND_CHARS)
+            )
+        );
+    }
+
+    #[test]
+    fn size_limit() {
+        let mut padded = br#"{"ticket": 1}"#.to_vec();
+        padded.resize(MAX_BYTES as usize, b' ');
+        assert_eq!(parse(&padded).unwrap().count, 1);
+        padded.push(b' ');
+        assert_eq!(
+            parse(&padded).unwrap_err().to_string(),
+            "file too large to be a ticket file (over 64 KiB)"
+        );
+    }
+
+    #[test]
+    fn other_keys_survive_in_order() {
+        let input = r#"{"zeta": [1, {"x": null}], "ticket": 5, "alpha": "é\n", "n": 1.5}"#;
+        let t = parse(input.as_bytes()).unwrap();
+        let bytes = t.with_count(4).to_bytes();
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            "{\"zeta\": [1, {\"x\": null}], \"ticket\": 4, \"alpha\": \"é\\n\", \"n\": 1.5}\n"
+        );
+        let again = parse(&bytes).unwrap();
+        assert_eq!(again.count, 4);
+        assert_eq!(
+            again.doc.keys().collect::<Vec<_>>(),
+            ["zeta", "ticket", "alpha", "n"]
+        );
+        assert_eq!(again.doc["zeta"], t.doc["zeta"]);
+        assert_eq!(again.with_count(5), t);
+    }
+
+    #[test]
+    fn new_files_are_in_the_tutorial_style() {
+        assert_eq!(Tickets::new(0).to_bytes(), b"{\"ticket\": 0}\n");
+        let mut t = Tickets::new(3);
+        t.count = 2;
+        assert_eq!(t.to_bytes(), b"{\"ticket\": 2}\n");
+        assert_eq!(parse(&t.to_bytes()).unwrap(), t.with_count(2));
+    }
+
+    fn message(result: anyhow::Result<Tickets>) -> String {
+        format!("{:#}", result.unwrap_err())
+    }
+
+    #[test]
+    fn read_names_the_file_and_explains_what_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data.json");
+        let shown = data.display();
+
+        let e = message(read(&data));
+        assert_eq!(
+            e,
+            format!(
+                "{shown}: no such file; create it with `procdemo tickets --data {shown} \
+                 --tickets 1` (or: echo '{{\"ticket\": 1}}' > {shown})"
+            )
+        );
+        assert!(read_raw(&data).unwrap_err().is_resettable());
+
+        fs::write(&data, r#"{"ticket": "5"}"#).unwrap();
+        assert_eq!(
+            message(read(&data)),
+            format!(r#"{shown}: "ticket" must be a non-negative integer, found "5""#)
+        );
+        let e = read(&data).unwrap_err();
+        assert!(e.downcast_ref::<ReadError>().unwrap().is_resettable());
+
+        fs::write(&data, "{\"ticket\": 9}\n").unwrap();
+        assert_eq!(read(&data).unwrap().count, 9);
+
+        let sub = dir.path().join("sub.json");
+        fs::create_dir(&sub).unwrap();
+        assert_eq!(
+            message(read(&sub)),
+            format!("{}: is a directory, not a ticket file", sub.display())
+        );
+        assert!(!read_raw(&sub).unwrap_err().is_resettable());
+
+        let not_dir = data.join("x.json");
+        assert_eq!(
+            message(read(&not_dir)),
+            format!("{}: Not a directory (os error 20)", not_dir.display())
+        );
+        assert!(!read_raw(&not_dir).unwrap_err().is_resettable());
+    }
+
+    #[test]
+    fn the_missing_file_hint_fits_the_path() {
+        let hint = |p: &str| {
+            ReadError::Missing {
+                path: PathBuf::from(p),
+            }
+            .to_string()
+        };
+        assert_eq!(
+            hint("data.json"),
+            "no such file; create it with `procdemo tickets --tickets 1` \
+             (or: echo '{\"ticket\": 1}' > data.json)"
+        );
+        assert_eq!(
+            hint("my data's.json"),
+            "no such file; create it with `procdemo tickets --data 'my data'\\''s.json' \
+             --tickets 1` (or: echo '{\"ticket\": 1}' > 'my data'\\''s.json')"
+        );
+    }
+
+    #[test]
+    fn read_refuses_big_files_without_reading_them_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("big.json");
+        fs::write(&data, vec![b' '; MAX_BYTES as usize + 100]).unwrap();
+        let too_large = "file too large to be a ticket file (over 64 KiB)";
+        assert_eq!(
+            message(read(&data)),
+            format!("{}: {too_large}", data.display())
+        );
+
+        let start = Instant::now();
+        assert_eq!(
+            message(read(Path::new("/dev/zero"))),
+            format!("/dev/zero: {too_large}")
+        );
+        assert!(start.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn read_refuses_a_fifo_without_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("data.json");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+        assert_eq!(
+            message(read(&fifo)),
+            format!("{}: is a FIFO, not a ticket file", fifo.display())
+        );
+    }
+
+    #[test]
+    fn read_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data.json");
+        for contents in [&b"{\"ticket\":   3 }"[..], b"{\"ticket\": -1}", b"\xff"] {
+            fs::write(&data, contents).unwrap();
+            let before = fs::metadata(&data).unwrap();
+            let _ = read(&data);
+            let after = fs::metadata(&data).unwrap();
+            assert_eq!(fs::read(&data).unwrap(), contents);
+            assert_eq!(before.modified().unwrap(), after.modified().unwrap());
+            assert_eq!(before.len(), after.len());
+        }
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1);
+    }
+
+    fn dir_names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn write_atomic_replaces_the_file_and_leaves_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data.json");
+
+        write_atomic(&data, &Tickets::new(10)).unwrap();
+        assert_eq!(fs::read(&data).unwrap(), b"{\"ticket\": 10}\n");
+
+        fs::write(&data, r#"{"ticket": 10, "event": "concert"}"#).unwrap();
+        let t = read(&data).unwrap();
+        write_atomic(&data, &t.with_count(9)).unwrap();
+        assert_eq!(
+            fs::read_to_string(&data).unwrap(),
+            "{\"ticket\": 9, \"event\": \"concert\"}\n"
+        );
+        assert_eq!(dir_names(dir.path()), ["data.json"]);
+    }
+
+    #[test]
+    fn write_atomic_replaces_a_temp_file_left_by_a_recycled_pid() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data.json");
+        let ours = temp_path(&data, std::process::id());
+        fs::write(&ours, "half").unwrap();
+        write_atomic(&data, &Tickets::new(1)).unwrap();
+        assert_eq!(read(&data).unwrap().count, 1);
+        assert_eq!(dir_names(dir.path()), ["data.json"]);
+    }
+
+    #[test]
+    fn write_atomic_failure_leaves_the_old_file_and_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        // rename(2) cannot replace a non-empty directory.
+        let data = dir.path().join("data.json");
+        fs::create_dir(&data).unwrap();
+        fs::write(data.join("inside"), "").unwrap();
+        let e = write_atomic(&data, &Tickets::new(1)).unwrap_err();
+        let temp = temp_path(&data, std::process::id());
+        assert!(
+            format!("{e:#}").starts_with(&format!(
+                "renaming {} to {}: ",
+                temp.display(),
+                data.display()
+            )),
+            "{e:#}"
+        );
+        assert_eq!(dir_names(dir.path()), ["data.json"]);
+
+        // In a missing directory the temporary file itself cannot be made.
+        let nowhere = dir.path().join("none").join("data.json");
+        let e = write_atomic(&nowhere, &Tickets::new(1)).unwrap_err();
+        assert_eq!(
+            format!("{e:#}"),
+            format!(
+                "{}: No such file or directory (os error 2)",
+                temp_path(&nowhere, std::process::id()).display()
+            )
+        );
+    }
+
+    #[test]
+    fn temp_path_is_hidden_beside_the_data() {
+        assert_eq!(
+            temp_path(Path::new("data.json"), 42),
+            Path::new(".data.json.tmp.42")
+        );
+        assert_eq!(
+            temp_path(Path::new("a/b.json"), 7),
+            Path::new("a/.b.json.tmp.7")
+        );
+        assert_eq!(parent_dir(Path::new("data.json")), Path::new("."));
+        assert_eq!(parent_dir(Path::new("/data.json")), Path::new("/"));
+    }
+
+    #[test]
+    fn clean_stale_temps_removes_only_this_files_temps() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data.json");
+        fs::write(&data, "{\"ticket\": 1}\n").unwrap();
+        fs::write(temp_path(&data, 1234), "{\"tick").unwrap();
+        fs::write(temp_path(&data, 99999), "").unwrap();
+        let keep = [
+            ".data.json.tmp.",
+            ".data.json.tmp.12x",
+            ".data.json.tmp.backup",
+            ".data.json.tmpx.1",
+            ".other.json.tmp.1234",
+            "data.json.tmp.1234",
+            "data.json.lock",
+        ];
+        for name in keep {
+            fs::write(dir.path().join(name), "").unwrap();
+        }
+        fs::create_dir(temp_path(&data, 5)).unwrap();
+
+        assert_eq!(clean_stale_temps(&data).unwrap(), 2);
+        assert_eq!(clean_stale_temps(&data).unwrap(), 0);
+        let mut expected: Vec<&str> = keep.to_vec();
+        expected.extend([".data.json.tmp.5", "data.json"]);
+        expected.sort();
+        assert_eq!(dir_names(dir.path()), expected);
+        assert_eq!(read(&data).unwrap().count, 1);
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn leaf() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                any::<u64>().prop_map(Value::from),
+                any::<String>().prop_map(Value::from),
+            ]
+        }
+
+        fn value() -> impl Strategy<Value = Value> {
+            leaf().prop_recursive(3, 16, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                    prop::collection::vec((any::<String>(), inner), 0..4)
+                        .prop_map(|members| Value::Object(members.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn parse_never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+                let _ = parse(&bytes);
+            }
+
+            #[test]
+            fn parse_never_panics_on_near_ticket_files(
+                before in "[ \n{\"a:,]{0,3}",
+                ticket in "[-+0-9.eE\"a-z\\[\\]{} ]{0,24}",
+                after in "[ \n},\"a:]{0,3}",
+            ) {
+                let text = format!("{before}{{\"ticket\": {ticket}{after}");
+                if let Err(e) = parse(text.as_bytes()) {
+                    let _ = e.to_string();
+                }
+            }
+
+            #[test]
+            fn objects_round_trip(
+                others in prop::collection::vec((any::<String>(), value()), 0..6),
+                at in any::<prop::sample::Index>(),
+                count in any::<u64>(),
+                new_count in any::<u64>(),
+            ) {
+                let mut members: Vec<(String, Value)> = Vec::new();
+                for (key, value) in others {
+                    if key != "ticket" && !members.iter().any(|(k, _)| *k == key) {
+                        members.push((key, value));
+                    }
+                }
+                let at = at.index(members.len() + 1);
+                members.insert(at, ("ticket".to_owned(), Value::from(count)));
+                let doc: Map<String, Value> = members.into_iter().collect();
+                let text = Value::Object(doc.clone()).to_string();
+
+                let parsed = parse(text.as_bytes()).unwrap();
+                prop_assert_eq!(parsed.count, count);
+                let written = parsed.with_count(new_count).to_bytes();
+                let again = parse(&written).unwrap();
+                prop_assert_eq!(again.count, new_count);
+                let mut expected = doc;
+                expected.insert("ticket".to_owned(), Value::from(new_count));
+                let keys = |m: &Map<String, Value>| m.keys().cloned().collect::<Vec<_>>();
+                prop_assert_eq!(keys(&again.doc), keys(&expected));
+                prop_assert_eq!(again.doc, expected);
+            }
+        }
+    }
+}
