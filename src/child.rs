@@ -320,7 +320,13 @@ pub fn run(spec: ChildSpec) -> i32 {
         Role::Join { secs } => scenario::join::child(&out, spec.scale, secs),
         Role::Isolate { value, pipe } => scenario::isolate::child(&out, value, pipe),
         Role::Daemon { ticks } => scenario::daemon::child(&out, spec.scale, ticks),
-        Role::Buyer { data, lock } => scenario::tickets::buyer(&out, spec.scale, &data, lock),
+        // A buyer's exit status is its answer: bought or sold out (see `tickets`).
+        Role::Buyer { data, lock } => {
+            match scenario::tickets::buyer(&out, spec.scale, &data, lock) {
+                Ok(answer) => return answer,
+                Err(e) => Err(e),
+            }
+        }
     };
     match result {
         Ok(()) => 0,
