@@ -310,18 +310,10 @@ pub fn run(spec: ChildSpec) -> i32 {
     // First, before any event: restore default signal handling, and make sure we die with our
     // parent. See `sys` for why each is needed.
     let setup = sys::reset_child_signals().and_then(|()| sys::die_with_parent(spec.parent));
-    if setup.is_err() {
-        // Our parent is gone (or the kernel refused): nobody is left to report to.
-        return 1;
-    }
-    let out = Out::new(spec.format, spec.clock, spec.name.clone());
-    let result = match spec.role {
-        Role::Spawn => scenario::spawn::child(&out, spec.scale),
-        Role::Join { secs } => scenario::join::child(&out, spec.scale, secs),
-        Role::Isolate { value, pipe } => scenario::isolate::child(&out, value, pipe),
-        Role::Daemon { ticks } => scenario::daemon::child(&out, spec.scale, ticks),
-        Role::Buyer { data, lock } => scenario::tickets::buyer(&out, spec.scale, &data, lock),
-    };
+    let result = setup.and_then(|()| {
+        let out = Out::new(spec.format, spec.clock, spec.name.clone());
+        run_role(&out, &spec)
+    });
     match result {
         Ok(()) => 0,
         Err(e) if crate::error::exit_code(&e) == 0 => 0, // stdout closed: end quietly
@@ -332,6 +324,16 @@ pub fn run(spec: ChildSpec) -> i32 {
             );
             1
         }
+    }
+}
+
+fn run_role(out: &Out, spec: &ChildSpec) -> anyhow::Result<()> {
+    match &spec.role {
+        Role::Spawn => scenario::spawn::child(out, spec.scale),
+        Role::Join { secs } => scenario::join::child(out, spec.scale, *secs),
+        Role::Isolate { value, pipe } => scenario::isolate::child(out, *value, *pipe),
+        Role::Daemon { ticks } => scenario::daemon::child(out, spec.scale, *ticks),
+        Role::Buyer { data, lock } => scenario::tickets::buyer(out, spec.scale, data, *lock),
     }
 }
 
