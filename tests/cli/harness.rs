@@ -262,14 +262,23 @@ impl Live {
     }
 
     pub fn signal_main(&mut self, sig: Signal) {
-        let pid = self.main_pid();
-        kill(pid, sig).expect("signal the main");
+        self.try_signal_main(sig).expect("signal the main");
     }
 
     /// Signal procdemo's whole process group, as the terminal does on Ctrl-C.
     pub fn signal_group(&mut self, sig: Signal) {
+        self.try_signal_group(sig).expect("signal the group");
+    }
+
+    /// As `signal_main`, for a run that may already have ended (ESRCH).
+    pub fn try_signal_main(&mut self, sig: Signal) -> nix::Result<()> {
         let pid = self.main_pid();
-        killpg(pid, sig).expect("signal the group");
+        kill(pid, sig)
+    }
+
+    pub fn try_signal_group(&mut self, sig: Signal) -> nix::Result<()> {
+        let pid = self.main_pid();
+        killpg(pid, sig)
     }
 
     /// Wait for the end and check that nothing was left behind.
