@@ -6,57 +6,42 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
-use libtest_mimic::{Failed, Trial};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
 
-pub fn tests() -> Vec<Trial> {
-    vec![
-        Trial::test("tickets::basic_run_sells_the_one_ticket_once", basic_run),
-        Trial::test("tickets::scale_300_buyers_120_tickets", scale),
-        Trial::test(
-            "tickets::two_runs_on_one_file_never_sell_twice",
-            two_concurrent_runs,
-        ),
-        Trial::test("tickets::other_keys_are_kept", other_keys_kept),
-        Trial::test(
-            "tickets::killed_lock_holder_leaves_a_free_lock_and_a_valid_file",
-            lock_holder_killed,
-        ),
-        Trial::test("tickets::no_lock_oversells", no_lock_race),
-        Trial::test("tickets::bad_files_are_refused_untouched", bad_files),
-        Trial::test("tickets::out_of_range_counts_are_usage_errors", bad_counts),
-        Trial::test(
-            "tickets::reset_repairs_an_invalid_file_but_not_a_directory",
-            reset_repairs,
-        ),
-        Trial::test(
-            "tickets::second_run_in_a_row_explains_sold_out",
-            second_run_in_a_row,
-        ),
-        Trial::test(
-            "tickets::lock_held_from_outside_makes_buyers_wait",
-            outside_lock_holder,
-        ),
-        Trial::test(
-            "tickets::file_broken_mid_run_fails_the_buyers_cleanly",
-            broken_mid_run,
-        ),
-        Trial::test("tickets::stale_temp_files_are_cleaned", stale_temps),
+use crate::harness::{self, procdemo, Outcome};
+use crate::trials;
+
+pub fn tests() -> Vec<libtest_mimic::Trial> {
+    trials![
+        tickets_basic_run_sells_the_one_ticket_once,
+        tickets_300_buyers_120_tickets,
+        tickets_two_runs_on_one_file_never_sell_twice,
+        tickets_other_keys_are_kept,
+        tickets_killed_lock_holder_leaves_a_free_lock_and_a_valid_file,
+        tickets_without_the_lock_every_buyer_sells,
+        tickets_bad_files_are_refused_untouched,
+        tickets_counts_out_of_range_are_usage_errors,
+        tickets_reset_repairs_an_invalid_file_but_not_a_directory,
+        tickets_second_run_in_a_row_explains_sold_out,
+        tickets_lock_held_from_outside_makes_buyers_wait,
+        tickets_file_broken_mid_run_fails_the_buyers_cleanly,
+        tickets_stale_temp_files_are_cleaned,
     ]
 }
 
+/// How long a test waits for an event before it gives up.
+const WAIT: Duration = Duration::from_secs(20);
+
 /// 10 buyers, 1 ticket: exactly one `bought`, nine `sold_out`, one buyer at a time in the lock.
-fn basic_run() -> Result<(), Failed> {
-    let dir = tempdir();
+fn tickets_basic_run_sells_the_one_ticket_once() {
+    let dir = harness::temp_dir();
     let data = dir.path().join("data.json");
-    let run = procdemo(&[
+    let out = procdemo([
         "--json",
         "--time-scale",
         "0.01",
@@ -67,44 +52,46 @@ fn basic_run() -> Result<(), Failed> {
         "1",
         "--data",
         s(&data),
-    ]);
-    run.success();
-    let sum = run.summary();
+    ])
+    .run();
+    success(&out);
+    let sum = out.summary();
     assert_eq!(
-        (
+        [
             &sum["buyers"],
             &sum["initial"],
             &sum["sold"],
             &sum["remaining"]
-        ),
-        (&10.into(), &1.into(), &1.into(), &0.into())
+        ],
+        [10, 1, 1, 0],
+        "{sum}"
     );
     assert_eq!(sum["oversold"], false);
     assert_eq!(sum["lock"], true);
-    assert_eq!(run.count("bought"), 1);
-    assert_eq!(run.count("sold_out"), 9);
-    assert_eq!(run.count("reset"), 1);
+    assert_eq!(out.events_of("bought").len(), 1);
+    assert_eq!(out.events_of("sold_out").len(), 9);
+    assert_eq!(out.events_of("reset").len(), 1);
     for kind in ["search", "lock_wait", "lock_acquired", "lock_released"] {
-        assert_eq!(run.count(kind), 10, "{kind}");
+        assert_eq!(out.events_of(kind).len(), 10, "{kind}");
     }
     // Exit statuses are the answers: 0 for the buyer who bought, 3 for the others.
-    let mut codes: Vec<i64> = run
-        .events("exit")
+    let mut codes: Vec<i64> = out
+        .events_of("exit")
+        .iter()
         .map(|e| e["code"].as_i64().expect("a code"))
         .collect();
     codes.sort();
     assert_eq!(codes, [0, 3, 3, 3, 3, 3, 3, 3, 3, 3]);
-    assert_no_overlap_in_the_lock(&run.events);
+    assert_no_overlap_in_the_lock(&out.events());
     assert_eq!(fs::read_to_string(&data).unwrap(), "{\"ticket\": 0}\n");
     assert_eq!(names_in(dir.path()), ["data.json", "data.json.lock"]);
-    Ok(())
 }
 
 /// 300 buyers, 120 tickets, no sleeping: exactly 120 sold, each remaining count once.
-fn scale() -> Result<(), Failed> {
-    let dir = tempdir();
+fn tickets_300_buyers_120_tickets() {
+    let dir = harness::temp_dir();
     let data = dir.path().join("data.json");
-    let run = procdemo(&[
+    let out = procdemo([
         "--json",
         "--time-scale",
         "0",
@@ -115,31 +102,35 @@ fn scale() -> Result<(), Failed> {
         "120",
         "--data",
         s(&data),
-    ]);
-    run.success();
-    let sum = run.summary();
+    ])
+    .run();
+    success(&out);
+    let sum = out.summary();
     assert_eq!(sum["sold"], 120);
     assert_eq!(sum["remaining"], 0);
     assert_eq!(sum["oversold"], false);
-    assert_eq!(run.count("sold_out"), 180);
-    for search in run.events("search") {
+    assert_eq!(out.events_of("sold_out").len(), 180);
+    let searches = out.events_of("search");
+    assert_eq!(searches.len(), 300);
+    for search in searches {
+        // Read without the lock while others rename new files in: always a whole number.
         let n = search["remaining"].as_u64();
         assert!(n.is_some_and(|n| n <= 120), "search saw {search}");
     }
-    let left: BTreeSet<u64> = run
-        .events("bought")
-        .map(|e| e["remaining"].as_u64().unwrap())
+    let left: BTreeSet<u64> = out
+        .events_of("bought")
+        .iter()
+        .map(|e| num(&e["remaining"]))
         .collect();
     assert_eq!(left, (0..120).collect(), "every count sold exactly once");
-    assert_no_overlap_in_the_lock(&run.events);
+    assert_no_overlap_in_the_lock(&out.events());
     assert_eq!(ticket_count(&data), 0);
-    Ok(())
 }
 
 /// Two runs at once on one file: together they sell each ticket once. The lock is held from
 /// outside until every buyer of both runs waits for it, so the runs surely overlap.
-fn two_concurrent_runs() -> Result<(), Failed> {
-    let dir = tempdir();
+fn tickets_two_runs_on_one_file_never_sell_twice() {
+    let dir = harness::temp_dir();
     let data = dir.path().join("data.json");
     fs::write(&data, "{\"ticket\": 40}").unwrap();
     let lock = fs::File::create(dir.path().join("data.json.lock")).unwrap();
@@ -154,59 +145,56 @@ fn two_concurrent_runs() -> Result<(), Failed> {
         "--data",
         s(&data),
     ];
-    let mut a = Running::start(&args);
-    let mut b = Running::start(&args);
+    let mut a = procdemo(args).spawn();
+    let mut b = procdemo(args).spawn();
     for run in [&mut a, &mut b] {
-        for _ in 0..30 {
-            run.wait_for(|e| e["event"] == "lock_wait").unwrap();
-        }
+        run.wait_for_n(30, WAIT, |e| e["event"] == "lock_wait");
     }
     drop(lock);
     let (a, b) = (a.finish(), b.finish());
     let mut left = Vec::new();
-    for run in [&a, &b] {
-        run.success();
-        let sum = run.summary();
+    for out in [&a, &b] {
+        success(out);
+        let sum = out.summary();
         assert_eq!(sum["initial"], 40);
         assert_eq!(sum["remaining"], 0);
         assert_eq!(sum["oversold"], false);
-        left.extend(
-            run.events("bought")
-                .map(|e| e["remaining"].as_u64().unwrap()),
-        );
+        left.extend(out.events_of("bought").iter().map(|e| num(&e["remaining"])));
     }
-    let sold = |r: &Run| r.summary()["sold"].as_u64().unwrap();
-    assert_eq!(sold(&a) + sold(&b), 40);
+    assert_eq!(num(&a.summary()["sold"]) + num(&b.summary()["sold"]), 40);
     left.sort();
     assert_eq!(left, (0..40).collect::<Vec<_>>(), "a count was sold twice");
     assert_eq!(ticket_count(&data), 0);
-    Ok(())
 }
 
 /// The buyers and `--tickets` change `ticket` and nothing else.
-fn other_keys_kept() -> Result<(), Failed> {
-    let dir = tempdir();
+fn tickets_other_keys_are_kept() {
+    let dir = harness::temp_dir();
     let data = dir.path().join("data.json");
     fs::write(
         &data,
         r#"{"event": "concert", "ticket": 3, "seats": [1, {"row": "B"}], "price": 9.5}"#,
     )
     .unwrap();
-    let run = procdemo(
-        &["--json", "--time-scale", "0", "tickets", "--buyers", "2"]
-            .iter()
-            .copied()
-            .chain(["--data", s(&data)])
-            .collect::<Vec<_>>(),
-    );
-    run.success();
-    assert_eq!(run.summary()["sold"], 2);
+    let out = procdemo([
+        "--json",
+        "--time-scale",
+        "0",
+        "tickets",
+        "--buyers",
+        "2",
+        "--data",
+        s(&data),
+    ])
+    .run();
+    success(&out);
+    assert_eq!(out.summary()["sold"], 2);
     assert_eq!(
         fs::read_to_string(&data).unwrap(),
         "{\"event\": \"concert\", \"ticket\": 1, \"seats\": [1, {\"row\": \"B\"}], \"price\": 9.5}\n"
     );
 
-    let run = procdemo(&[
+    let out = procdemo([
         "--json",
         "--time-scale",
         "0",
@@ -217,22 +205,22 @@ fn other_keys_kept() -> Result<(), Failed> {
         "7",
         "--data",
         s(&data),
-    ]);
-    run.success();
+    ])
+    .run();
+    success(&out);
     assert_eq!(
         fs::read_to_string(&data).unwrap(),
         "{\"event\": \"concert\", \"ticket\": 6, \"seats\": [1, {\"row\": \"B\"}], \"price\": 9.5}\n"
     );
-    Ok(())
 }
 
 /// SIGKILL the buyer holding the lock: the kernel frees the lock, the others go on, the file
 /// stays whole, and the count agrees with the sales.
-fn lock_holder_killed() -> Result<(), Failed> {
-    let dir = tempdir();
+fn tickets_killed_lock_holder_leaves_a_free_lock_and_a_valid_file() {
+    let dir = harness::temp_dir();
     let data = dir.path().join("data.json");
     fs::write(&data, "{\"ticket\": 3}").unwrap();
-    let mut running = Running::start(&[
+    let mut live = procdemo([
         "--json",
         "--time-scale",
         "0.5",
@@ -241,79 +229,107 @@ fn lock_holder_killed() -> Result<(), Failed> {
         "5",
         "--data",
         s(&data),
-    ]);
-    let holder = running
-        .wait_for(|e| e["event"] == "lock_acquired")
-        .expect("a buyer takes the lock");
-    let victim = holder["pid"].as_i64().unwrap() as i32;
-    kill(Pid::from_raw(victim), Signal::SIGKILL).unwrap();
-    let run = running.finish();
-    run.success();
+    ])
+    .spawn();
+    let holder = live.wait_for(WAIT, |e| e["event"] == "lock_acquired");
+    let victim = holder["pid"].as_i64().unwrap();
+    kill(Pid::from_raw(victim as i32), Signal::SIGKILL).unwrap();
+    let out = live.finish();
+    success(&out);
 
-    let killed: Vec<&Value> = run
-        .events("exit")
+    let killed: Vec<Value> = out
+        .events_of("exit")
+        .into_iter()
         .filter(|e| e["child"] == victim)
         .collect();
     assert_eq!(killed.len(), 1);
     assert_eq!(killed[0]["signal"], "SIGKILL");
     assert!(killed[0].get("code").is_none());
     assert!(
-        !run.events
+        !out.events()
             .iter()
             .any(|e| e["pid"] == victim && (e["event"] == "bought" || e["event"] == "sold_out")),
         "the victim was killed inside its sleep, before it decided"
     );
 
-    let sum = run.summary();
+    let sum = out.summary();
     let (initial, sold, remaining) = (
-        sum["initial"].as_u64().unwrap(),
-        sum["sold"].as_u64().unwrap(),
-        sum["remaining"].as_u64().unwrap(),
+        num(&sum["initial"]),
+        num(&sum["sold"]),
+        num(&sum["remaining"]),
     );
     assert_eq!((initial, sold, remaining), (3, 3, 0), "{sum}");
     assert_eq!(sum["oversold"], false);
-    assert_eq!(run.count("bought"), 3);
-    assert_eq!(run.count("sold_out"), 1);
+    assert_eq!(out.events_of("bought").len(), 3);
+    assert_eq!(out.events_of("sold_out").len(), 1);
     assert_eq!(ticket_count(&data), initial - sold);
     assert_eq!(names_in(dir.path()), ["data.json", "data.json.lock"]);
-    Ok(())
 }
 
 /// Without the lock, with the tutorial's timings, every buyer reads 1 and sells it.
-fn no_lock_race() -> Result<(), Failed> {
-    let dir = tempdir();
+fn tickets_without_the_lock_every_buyer_sells() {
+    let dir = harness::temp_dir();
     let data = dir.path().join("data.json");
     fs::write(&data, "{\"ticket\": 1}").unwrap();
-    let run = procdemo(&["--json", "tickets", "--no-lock", "--data", s(&data)]);
-    run.success(); // an oversell without the lock is the lesson, not a failure
-    let sum = run.summary();
+    let out = procdemo(["--json", "tickets", "--no-lock", "--data", s(&data)]).run();
+    success(&out); // an oversell without the lock is the lesson, not a failure
+    let sum = out.summary();
     assert_eq!(sum["lock"], false);
     assert_eq!(sum["oversold"], true);
-    assert_eq!(sum["initial"], 1);
-    assert_eq!(sum["sold"], 10);
-    assert_eq!(sum["remaining"], 0);
-    assert!(run.events("search").all(|e| e["remaining"] == 1));
+    assert_eq!(
+        [
+            &sum["buyers"],
+            &sum["initial"],
+            &sum["sold"],
+            &sum["remaining"]
+        ],
+        [10, 1, 10, 0],
+        "{sum}"
+    );
+    assert!(out.events_of("search").iter().all(|e| e["remaining"] == 1));
     for kind in ["lock_wait", "lock_acquired", "lock_released"] {
-        assert_eq!(run.count(kind), 0, "{kind}");
+        assert!(out.events_of(kind).is_empty(), "{kind}");
     }
     // Lost updates, but never a torn file.
     assert_eq!(fs::read_to_string(&data).unwrap(), "{\"ticket\": 0}\n");
-    Ok(())
+
+    // The human summary says it in words, with the number sold that did not exist.
+    fs::write(&data, "{\"ticket\": 1}").unwrap();
+    let out = procdemo([
+        "--time-scale",
+        "0.3",
+        "tickets",
+        "--buyers",
+        "3",
+        "--no-lock",
+        "--data",
+        s(&data),
+    ])
+    .env("LANG", "C")
+    .run();
+    out.expect_code(0);
+    let last = out.stdout.lines().last().unwrap();
+    assert!(
+        last.contains("3 sold")
+            && last.contains("OVERSOLD by 2")
+            && last.contains("without the lock"),
+        "{last}"
+    );
 }
 
 /// Every bad file: exit 1, one line naming the file and the problem, no buyer, same bytes.
-fn bad_files() -> Result<(), Failed> {
+fn tickets_bad_files_are_refused_untouched() {
     enum Setup {
         Missing,
-        Bytes(Vec<u8>),
+        Bytes(&'static [u8]),
         Directory,
     }
-    let big = {
+    let big: &'static [u8] = {
         let mut b = b"{\"ticket\": 1}".to_vec();
         b.resize(200 * 1024, b' ');
-        b
+        b.leak()
     };
-    let cases: Vec<(&str, Setup, &str)> = vec![
+    let cases = [
         (
             "missing",
             Setup::Missing,
@@ -321,54 +337,54 @@ fn bad_files() -> Result<(), Failed> {
         ),
         (
             "invalid JSON",
-            Setup::Bytes(b"{\"ticket\": 1".to_vec()),
+            Setup::Bytes(b"{\"ticket\": 1"),
             "invalid JSON",
         ),
-        ("empty", Setup::Bytes(Vec::new()), "empty file"),
+        ("empty", Setup::Bytes(b""), "empty file"),
         (
             "binary",
-            Setup::Bytes(b"\x89PNG\r\n\x1a\n\xff\xfe".to_vec()),
+            Setup::Bytes(b"\x89PNG\r\n\x1a\n\xff\xfe"),
             "not UTF-8",
         ),
         (
             "array",
-            Setup::Bytes(b"[{\"ticket\": 1}]".to_vec()),
+            Setup::Bytes(b"[{\"ticket\": 1}]"),
             "the top level must be an object",
         ),
         (
             "number",
-            Setup::Bytes(b"1".to_vec()),
+            Setup::Bytes(b"1"),
             "the top level must be an object",
         ),
         (
             "no ticket",
-            Setup::Bytes(b"{\"tickets\": 1}".to_vec()),
+            Setup::Bytes(b"{\"tickets\": 1}"),
             "\"ticket\" is missing",
         ),
         (
             "negative",
-            Setup::Bytes(b"{\"ticket\": -1}".to_vec()),
-            "must be a non-negative integer, found -1",
+            Setup::Bytes(b"{\"ticket\": -1}"),
+            "non-negative integer, found -1",
         ),
         (
             "fraction",
-            Setup::Bytes(b"{\"ticket\": 1.5}".to_vec()),
-            "must be a non-negative integer, found 1.5",
+            Setup::Bytes(b"{\"ticket\": 1.5}"),
+            "non-negative integer, found 1.5",
         ),
         (
             "float one",
-            Setup::Bytes(b"{\"ticket\": 1.0}".to_vec()),
-            "must be a non-negative integer, found 1.0",
+            Setup::Bytes(b"{\"ticket\": 1.0}"),
+            "non-negative integer, found 1.0",
         ),
         (
             "string",
-            Setup::Bytes(b"{\"ticket\": \"5\"}".to_vec()),
-            "must be a non-negative integer, found \"5\"",
+            Setup::Bytes(b"{\"ticket\": \"5\"}"),
+            "non-negative integer, found \"5\"",
         ),
         (
             "2^64",
-            Setup::Bytes(b"{\"ticket\": 18446744073709551616}".to_vec()),
-            "too large (must fit in 64 bits)",
+            Setup::Bytes(b"{\"ticket\": 18446744073709551616}"),
+            "must fit in 64 bits",
         ),
         (
             "directory",
@@ -382,83 +398,78 @@ fn bad_files() -> Result<(), Failed> {
         ),
     ];
     for (what, setup, expected) in cases {
-        let dir = tempdir();
+        let dir = harness::temp_dir();
         let data = dir.path().join("my tickets.json");
-        let before = match &setup {
-            Setup::Missing => None,
-            Setup::Bytes(b) => {
-                fs::write(&data, b).unwrap();
-                Some(b.clone())
-            }
-            Setup::Directory => {
-                fs::create_dir(&data).unwrap();
-                None
-            }
-        };
-        let run = procdemo(&["--json", "tickets", "--buyers", "3", "--data", s(&data)]);
-        assert_eq!(run.code, Some(1), "{what}: {}", run.stderr);
+        match setup {
+            Setup::Missing => {}
+            Setup::Bytes(b) => fs::write(&data, b).unwrap(),
+            Setup::Directory => fs::create_dir(&data).unwrap(),
+        }
+        let out = procdemo(["--json", "tickets", "--buyers", "3", "--data", s(&data)]).run();
+        out.expect_code(1).expect_no_panic();
         let prefix = format!("procdemo: error: {}: ", data.display());
         assert!(
-            run.stderr.starts_with(&prefix) && run.stderr.contains(expected),
+            out.stderr.starts_with(&prefix) && out.stderr.contains(expected),
             "{what}: {:?}",
-            run.stderr
+            out.stderr
         );
-        assert_eq!(run.stderr.lines().count(), 1, "{what}: {:?}", run.stderr);
-        assert_eq!(run.count("spawned"), 0, "{what}: a buyer was started");
-        assert_eq!(run.count("summary"), 0, "{what}");
-        if let Some(before) = before {
-            assert_eq!(fs::read(&data).unwrap(), before, "{what}: bytes changed");
+        assert_eq!(out.stderr.lines().count(), 1, "{what}: {:?}", out.stderr);
+        assert!(
+            out.events_of("spawned").is_empty(),
+            "{what}: a buyer started"
+        );
+        assert!(out.events_of("summary").is_empty(), "{what}");
+        if let Setup::Bytes(b) = setup {
+            assert_eq!(fs::read(&data).unwrap(), b, "{what}: bytes changed");
         }
         // Nothing was created beside it, not even the lock file.
-        let expected_names: Vec<String> = match setup {
-            Setup::Missing => vec![],
-            _ => vec!["my tickets.json".into()],
+        let expected_names: &[&str] = match setup {
+            Setup::Missing => &[],
+            _ => &["my tickets.json"],
         };
         assert_eq!(names_in(dir.path()), expected_names, "{what}");
     }
-    Ok(())
 }
 
 /// `--buyers` and `--tickets` outside their ranges: clap's usage error, exit 2.
-fn bad_counts() -> Result<(), Failed> {
-    let dir = tempdir();
+fn tickets_counts_out_of_range_are_usage_errors() {
+    let dir = harness::temp_dir();
     let data = dir.path().join("data.json");
     fs::write(&data, "{\"ticket\": 1}").unwrap();
-    for (args, option) in [
-        (&["--buyers", "0"][..], "--buyers"),
-        (&["--buyers", "10001"], "--buyers"),
-        (&["--buyers=-1"], "--buyers"),
-        (&["--tickets", "1000001"], "--tickets"),
-        (&["--tickets=-1"], "--tickets"),
-        (&["--tickets", "1.5"], "--tickets"),
+    for bad in [
+        "--buyers=0",
+        "--buyers=10001",
+        "--buyers=-1",
+        "--tickets=1000001",
+        "--tickets=-1",
+        "--tickets=1.5",
+        "--tickets=18446744073709551616",
     ] {
-        let mut all = vec!["--json", "tickets", "--data", s(&data)];
-        all.extend(args);
-        let run = procdemo(&all);
-        assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
-        assert!(run.stderr.contains(option), "{args:?}: {}", run.stderr);
-        assert!(run.stdout.is_empty(), "{args:?}");
+        let out = procdemo(["--json", "tickets", "--data", s(&data), bad]).run();
+        out.expect_code(2);
+        let option = bad.split('=').next().unwrap();
+        assert!(out.stderr.contains(option), "{bad}: {}", out.stderr);
+        assert!(out.stdout.is_empty(), "{bad}");
     }
     assert_eq!(fs::read(&data).unwrap(), b"{\"ticket\": 1}");
     for edge in [
-        &["--buyers", "1", "--tickets", "0"][..],
-        &["--tickets", "1000000", "--buyers", "1"],
+        ["--buyers", "1", "--tickets", "0"],
+        ["--buyers", "1", "--tickets", "1000000"],
     ] {
-        let mut all = vec!["--json", "--time-scale", "0", "tickets", "--data", s(&data)];
-        all.extend(edge);
-        procdemo(&all).success();
+        let mut args = vec!["--json", "--time-scale", "0", "tickets", "--data", s(&data)];
+        args.extend(edge);
+        success(&procdemo(args).run());
     }
-    Ok(())
+    assert_eq!(ticket_count(&data), 999_999);
 }
 
 /// `--tickets N` writes `{"ticket": N}` over a missing or invalid file (the user asked for a
 /// reset), but refuses a directory.
-fn reset_repairs() -> Result<(), Failed> {
-    let dir = tempdir();
+fn tickets_reset_repairs_an_invalid_file_but_not_a_directory() {
+    let dir = harness::temp_dir();
     let data = dir.path().join("data.json");
-    for broken in [&b""[..], b"{\"ticket\": -4", b"\xff\x00", b"[]"] {
-        fs::write(&data, broken).unwrap();
-        let run = procdemo(&[
+    let reset = |n: &str| {
+        procdemo([
             "--json",
             "--time-scale",
             "0",
@@ -466,69 +477,50 @@ fn reset_repairs() -> Result<(), Failed> {
             "--buyers",
             "1",
             "--tickets",
-            "2",
+            n,
             "--data",
             s(&data),
-        ]);
-        run.success();
-        assert_eq!(run.summary()["initial"], 2);
+        ])
+        .run()
+    };
+    for broken in [&b""[..], b"{\"ticket\": -4", b"\xff\x00", b"[]"] {
+        fs::write(&data, broken).unwrap();
+        let out = reset("2");
+        success(&out);
+        assert_eq!(out.summary()["initial"], 2);
         assert_eq!(fs::read_to_string(&data).unwrap(), "{\"ticket\": 1}\n");
     }
     fs::remove_file(&data).unwrap();
-    let run = procdemo(&[
-        "--json",
-        "--time-scale",
-        "0",
-        "tickets",
-        "--buyers",
-        "1",
-        "--tickets",
-        "0",
-        "--data",
-        s(&data),
-    ]);
-    run.success();
-    assert_eq!(run.count("sold_out"), 1);
+    let out = reset("0");
+    success(&out);
+    assert_eq!(out.events_of("sold_out").len(), 1);
     assert_eq!(fs::read_to_string(&data).unwrap(), "{\"ticket\": 0}\n");
 
     let sub = dir.path().join("sub.json");
     fs::create_dir(&sub).unwrap();
-    let run = procdemo(&["--json", "tickets", "--tickets", "1", "--data", s(&sub)]);
-    assert_eq!(run.code, Some(1));
-    assert!(run.stderr.contains("is a directory"), "{}", run.stderr);
-    assert_eq!(run.count("spawned"), 0);
+    let out = procdemo(["--json", "tickets", "--tickets", "1", "--data", s(&sub)]).run();
+    out.expect_code(1);
+    assert!(out.stderr.contains("is a directory"), "{}", out.stderr);
+    assert!(out.events_of("spawned").is_empty());
     assert!(sub.is_dir());
-    Ok(())
 }
 
 /// The README's command run twice: the second run finds the file at 0 and says how to reset.
-fn second_run_in_a_row() -> Result<(), Failed> {
-    let dir = tempdir();
+fn tickets_second_run_in_a_row_explains_sold_out() {
+    let dir = harness::temp_dir();
     fs::write(dir.path().join("data.json"), "{\"ticket\": 1}").unwrap();
-    let human = |dir: &Path| {
-        let out = Command::new(env!("CARGO_BIN_EXE_procdemo"))
-            .args([
-                "--color",
-                "never",
-                "--time-scale",
-                "0",
-                "tickets",
-                "--buyers",
-                "2",
-            ])
-            .current_dir(dir)
-            .env_remove("LANG")
-            .env_remove("LC_ALL")
-            .env_remove("LC_MESSAGES")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        String::from_utf8(out.stdout).unwrap()
+    let human = || {
+        let out = procdemo(["--time-scale", "0", "tickets", "--buyers", "2"])
+            .cwd(dir.path())
+            .env("LANG", "C")
+            .run();
+        out.expect_code(0);
+        out.stdout
     };
-    let first = human(dir.path());
+    let first = human();
     assert!(first.contains("bought a ticket"), "{first}");
     assert!(!first.contains("0 tickets left"), "{first}");
-    let second = human(dir.path());
+    let second = human();
     assert!(
         second.contains("data.json has 0 tickets left")
             && second.contains("`procdemo tickets --tickets 1`"),
@@ -540,23 +532,24 @@ fn second_run_in_a_row() -> Result<(), Failed> {
         "{second}"
     );
 
-    let run = procdemo_in(dir.path(), &["--json", "--time-scale", "0", "tickets"]);
-    run.success();
-    assert_eq!(run.count("already_sold_out"), 1);
-    assert_eq!(run.summary()["sold"], 0);
-    Ok(())
+    let out = procdemo(["--json", "--time-scale", "0", "tickets"])
+        .cwd(dir.path())
+        .run();
+    success(&out);
+    assert_eq!(out.events_of("already_sold_out").len(), 1);
+    assert_eq!(out.summary()["sold"], 0);
 }
 
 /// Holding `data.json.lock` from outside (as `flock data.json.lock -c ...` would) makes every
 /// buyer wait; what the holder writes meanwhile is what they find.
-fn outside_lock_holder() -> Result<(), Failed> {
-    let dir = tempdir();
+fn tickets_lock_held_from_outside_makes_buyers_wait() {
+    let dir = harness::temp_dir();
     let data = dir.path().join("data.json");
     fs::write(&data, "{\"ticket\": 5}").unwrap();
     let lock = fs::File::create(dir.path().join("data.json.lock")).unwrap();
     fs2::FileExt::lock_exclusive(&lock).unwrap();
 
-    let mut running = Running::start(&[
+    let mut live = procdemo([
         "--json",
         "--time-scale",
         "0",
@@ -565,36 +558,46 @@ fn outside_lock_holder() -> Result<(), Failed> {
         "3",
         "--data",
         s(&data),
-    ]);
-    for _ in 0..3 {
-        running.wait_for(|e| e["event"] == "lock_wait").unwrap();
-    }
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(!running.seen.iter().any(|e| e["event"] == "lock_acquired"));
+    ])
+    .spawn();
+    live.wait_for_n(3, WAIT, |e| e["event"] == "lock_wait");
+    let held = Duration::from_millis(200);
+    std::thread::sleep(held);
     fs::write(&data, "{\"ticket\": 2}").unwrap(); // we hold the lock: this is our update
     drop(lock);
 
-    let run = running.finish();
-    run.success();
-    let sum = run.summary();
+    let out = live.finish();
+    success(&out);
+    let t = |e: &Value| e["t_ms"].as_f64().unwrap();
+    let last_wait = out.events_of("lock_wait").iter().map(t).fold(0.0, f64::max);
+    let first_acquired = out
+        .events_of("lock_acquired")
+        .iter()
+        .map(t)
+        .fold(f64::MAX, f64::min);
+    assert!(
+        first_acquired >= last_wait + held.as_millis() as f64,
+        "a buyer got the lock while we held it: {first_acquired} ms"
+    );
+    let sum = out.summary();
     assert_eq!(
-        (&sum["initial"], &sum["sold"], &sum["remaining"]),
-        (&5.into(), &2.into(), &0.into())
+        [&sum["initial"], &sum["sold"], &sum["remaining"]],
+        [5, 2, 0],
+        "{sum}"
     );
     assert_eq!(sum["oversold"], false);
-    assert_eq!(run.count("sold_out"), 1);
-    Ok(())
+    assert_eq!(out.events_of("sold_out").len(), 1);
 }
 
 /// Someone breaks the file while the buyers wait for the lock: each buyer fails with one line
 /// naming the file, nobody is left behind, and the file is not "repaired" behind their back.
-fn broken_mid_run() -> Result<(), Failed> {
-    let dir = tempdir();
+fn tickets_file_broken_mid_run_fails_the_buyers_cleanly() {
+    let dir = harness::temp_dir();
     let data = dir.path().join("data.json");
     fs::write(&data, "{\"ticket\": 5}").unwrap();
     let lock = fs::File::create(dir.path().join("data.json.lock")).unwrap();
     fs2::FileExt::lock_exclusive(&lock).unwrap();
-    let mut running = Running::start(&[
+    let mut live = procdemo([
         "--json",
         "--time-scale",
         "0",
@@ -603,47 +606,38 @@ fn broken_mid_run() -> Result<(), Failed> {
         "3",
         "--data",
         s(&data),
-    ]);
-    for _ in 0..3 {
-        running.wait_for(|e| e["event"] == "lock_wait").unwrap();
-    }
+    ])
+    .spawn();
+    live.wait_for_n(3, WAIT, |e| e["event"] == "lock_wait");
     fs::write(&data, "{\"ticket\": oops}").unwrap();
     drop(lock);
-    let run = running.finish();
-    assert_eq!(run.code, Some(1), "{}", run.stderr);
-    let mut codes: Vec<_> = run.events("exit").map(|e| e["code"].clone()).collect();
-    codes.dedup();
-    assert_eq!(codes, [Value::from(1)]);
-    let buyer_lines = run
+    let out = live.finish();
+    out.expect_code(1).expect_no_panic();
+    let exits = out.events_of("exit");
+    assert_eq!(exits.len(), 3);
+    assert!(exits.iter().all(|e| e["code"] == 1), "{exits:?}");
+    let buyer_lines = out
         .stderr
         .lines()
         .filter(|l| {
             l.starts_with("procdemo: error: buyer-") && l.contains("data.json: invalid JSON")
         })
         .count();
-    assert_eq!(buyer_lines, 3, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .lines()
-            .last()
-            .unwrap()
-            .contains("data.json: invalid JSON"),
-        "{}",
-        run.stderr
-    );
+    assert_eq!(buyer_lines, 3, "{}", out.stderr);
+    let last = out.stderr.lines().last().unwrap();
+    assert!(last.contains("data.json: invalid JSON"), "{}", out.stderr);
     assert_eq!(fs::read(&data).unwrap(), b"{\"ticket\": oops}");
-    Ok(())
 }
 
-/// A writer killed between creating its temporary file and renaming it leaves the file; the
-/// next one to hold the lock removes it.
-fn stale_temps() -> Result<(), Failed> {
-    let dir = tempdir();
+/// A writer killed between creating its temporary file and renaming it leaves that file; the
+/// next one to hold the lock removes it, and only it.
+fn tickets_stale_temp_files_are_cleaned() {
+    let dir = harness::temp_dir();
     let data = dir.path().join("data.json");
     fs::write(&data, "{\"ticket\": 1}").unwrap();
     fs::write(dir.path().join(".data.json.tmp.4000000"), "{\"tick").unwrap();
     fs::write(dir.path().join(".data.json.tmp.keep"), "not ours").unwrap();
-    let run = procdemo(&[
+    let out = procdemo([
         "--json",
         "--time-scale",
         "0",
@@ -652,29 +646,23 @@ fn stale_temps() -> Result<(), Failed> {
         "2",
         "--data",
         s(&data),
-    ]);
-    run.success();
-    let cleaned: u64 = run
-        .events("temps_cleaned")
-        .map(|e| e["count"].as_u64().unwrap())
+    ])
+    .run();
+    success(&out);
+    let cleaned: u64 = out
+        .events_of("temps_cleaned")
+        .iter()
+        .map(|e| num(&e["count"]))
         .sum();
     assert_eq!(cleaned, 1);
     assert_eq!(
         names_in(dir.path()),
         [".data.json.tmp.keep", "data.json", "data.json.lock"]
     );
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
-// Helpers: running procdemo and reading its events.
-
-/// The longest any single run may take before the test gives up and kills it.
-const TIMEOUT: Duration = Duration::from_secs(30);
-
-fn tempdir() -> tempfile::TempDir {
-    tempfile::tempdir().expect("a temporary directory")
-}
+// Helpers.
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("temporary paths are UTF-8")
@@ -692,6 +680,16 @@ fn names_in(dir: &Path) -> Vec<String> {
 fn ticket_count(data: &Path) -> u64 {
     let v: Value = serde_json::from_slice(&fs::read(data).unwrap()).expect("valid JSON");
     v["ticket"].as_u64().expect("a whole number")
+}
+
+fn num(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
+}
+
+/// Exit 0 and nothing on stderr, as `--json` promises when all goes well.
+fn success(out: &Outcome) {
+    out.expect_code(0);
+    assert!(out.stderr.is_empty(), "stderr: {}", out.stderr);
 }
 
 /// Whoever took the lock after another buyer did so after that buyer had decided.
@@ -716,149 +714,6 @@ fn assert_no_overlap_in_the_lock(events: &[Value]) {
             "buyer {} took the lock before buyer {} had decided",
             pair[1].2,
             pair[0].2
-        );
-    }
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    events: Vec<Value>,
-}
-
-impl Run {
-    fn success(&self) {
-        assert_eq!(self.code, Some(0), "stderr: {}", self.stderr);
-        assert!(self.stderr.is_empty(), "stderr: {}", self.stderr);
-    }
-
-    fn events<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-        self.events.iter().filter(move |e| e["event"] == kind)
-    }
-
-    fn count(&self, kind: &str) -> usize {
-        self.events(kind).count()
-    }
-
-    fn summary(&self) -> &Value {
-        let last = self.events.last().expect("some events");
-        assert_eq!(last["event"], "summary", "the summary comes last");
-        last
-    }
-}
-
-fn procdemo(args: &[&str]) -> Run {
-    Running::start(args).finish()
-}
-
-fn procdemo_in(dir: &Path, args: &[&str]) -> Run {
-    Running::start_in(Some(dir), args).finish()
-}
-
-/// A procdemo run in progress, whose events are read as they come.
-struct Running {
-    child: Child,
-    lines: Option<std::io::Lines<BufReader<std::process::ChildStdout>>>,
-    stderr: std::thread::JoinHandle<String>,
-    seen: Vec<Value>,
-    raw: String,
-    started: Instant,
-}
-
-impl Running {
-    fn start(args: &[&str]) -> Running {
-        Running::start_in(None, args)
-    }
-
-    fn start_in(dir: Option<&Path>, args: &[&str]) -> Running {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_procdemo"));
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        if let Some(dir) = dir {
-            cmd.current_dir(dir);
-        }
-        let mut child = cmd.spawn().expect("procdemo starts");
-        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut err = child.stderr.take().unwrap();
-        let stderr = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = err.read_to_string(&mut s);
-            s
-        });
-        let pid = child.id() as i32;
-        // A hung run is killed, so that a failing test still ends.
-        let started = Instant::now();
-        std::thread::spawn(move || {
-            std::thread::sleep(TIMEOUT);
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-        });
-        Running {
-            child,
-            lines: Some(lines),
-            stderr,
-            seen: Vec::new(),
-            raw: String::new(),
-            started,
-        }
-    }
-
-    fn next_event(&mut self) -> Option<Value> {
-        let line = self.lines.as_mut()?.next()?.expect("stdout is UTF-8");
-        self.raw.push_str(&line);
-        self.raw.push('\n');
-        let event: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("not a whole JSON line ({e}): {line:?}"));
-        self.seen.push(event.clone());
-        Some(event)
-    }
-
-    /// Read events until one matches; `None` if stdout ends first.
-    fn wait_for(&mut self, mut want: impl FnMut(&Value) -> bool) -> Option<Value> {
-        while let Some(event) = self.next_event() {
-            if want(&event) {
-                return Some(event);
-            }
-        }
-        None
-    }
-
-    fn finish(mut self) -> Run {
-        while self.next_event().is_some() {}
-        let status = self.child.wait().unwrap();
-        assert!(
-            self.started.elapsed() < TIMEOUT,
-            "procdemo took longer than {TIMEOUT:?}"
-        );
-        let run = Run {
-            code: status.code(),
-            stdout: std::mem::take(&mut self.raw),
-            stderr: self.stderr.join().unwrap(),
-            events: std::mem::take(&mut self.seen),
-        };
-        assert_nothing_left_behind(&run.events);
-        run
-    }
-}
-
-/// Every child the run started is gone: not running, not a zombie.
-fn assert_nothing_left_behind(events: &[Value]) {
-    for spawned in events.iter().filter(|e| e["event"] == "spawned") {
-        let pid = spawned["child"].as_i64().unwrap();
-        let cmdline = fs::read(PathBuf::from(format!("/proc/{pid}/cmdline"))).unwrap_or_default();
-        let ours = cmdline.windows(7).any(|w| w == b"--child");
-        assert!(
-            !ours,
-            "{} (pid {pid}) outlived procdemo",
-            spawned["child_name"]
-        );
-        assert!(
-            !fs::read_to_string(format!("/proc/{pid}/stat"))
-                .is_ok_and(|stat| stat.contains("(procdemo) Z")),
-            "{} (pid {pid}) was left a zombie",
-            spawned["child_name"]
         );
     }
 }
