@@ -88,13 +88,11 @@ pub fn run(g: &Global, args: &TicketsArgs) -> Result<()> {
         }
     }
 
-    // What the file says now, read under the lock like a buyer would.
-    let remaining = {
-        let _guard = with_lock.then(|| lock::lock_exclusive(data)).transpose()?;
-        ticketfile::read(data)
-            .context("reading the count after the buyers")?
-            .count
-    };
+    // What the file says now. No lock needed for one read: rename(2) makes it whole. Taking
+    // the lock would only queue the main behind another run's buyers, deaf to Ctrl-C.
+    let remaining = ticketfile::read(data)
+        .context("reading the count after the buyers")?
+        .count;
     // More buyers were told "bought" than the file gave away: tickets were sold twice.
     let oversold = sold > initial.saturating_sub(remaining);
     out.emit(&Event::Summary(Summary::Tickets {
