@@ -18,6 +18,9 @@ pub fn tests() -> Vec<libtest_mimic::Trial> {
         process_limit_hit_partway,
         open_files_limit,
         binary_deleted_during_the_run,
+        buyers_killed_between_temp_file_and_rename,
+        outside_flock_holder_makes_buyers_wait,
+        thousand_ticket_runs_keep_the_invariant,
     ]
 }
 
@@ -307,4 +310,161 @@ fn binary_deleted_during_the_run() {
     let exits = out.events_of("exit");
     assert_eq!(exits.len(), 3, "{}", out.stdout);
     assert!(exits.iter().all(|e| e["code"] == 0));
+}
+
+fn have_strace() -> bool {
+    std::process::Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok()
+}
+
+fn buyers_killed_between_temp_file_and_rename() {
+    // strace's fault injection kills each buyer with SIGKILL as it enters rename(2): its
+    // temporary file is written and fsynced, the rename never happens. The file must stay
+    // whole and unchanged, the lock free, and the next run must clean up the stray file.
+    if !have_strace() {
+        eprintln!("strace not installed: test skipped (CI installs it)");
+        return;
+    }
+    let dir = harness::temp_dir();
+    let data = dir.path().join("data.json");
+    std::fs::write(&data, "{\"ticket\": 5, \"event\": \"demo\"}\n").unwrap();
+    let bin = harness::procdemo_bin();
+    let out = harness::command(
+        "strace",
+        [
+            "-f",
+            "-qq",
+            "-o",
+            "/dev/null",
+            "-e",
+            "trace=rename,renameat,renameat2",
+            "-e",
+            "inject=rename,renameat,renameat2:signal=KILL",
+            bin,
+            "--json",
+            "--time-scale",
+            "0",
+            "tickets",
+            "--buyers",
+            "3",
+            "--data",
+            data.to_str().unwrap(),
+        ],
+    )
+    .run();
+    out.expect_code(0);
+    let exits = out.events_of("exit");
+    assert_eq!(exits.len(), 3);
+    assert!(exits.iter().all(|e| e["signal"] == "SIGKILL"), "{exits:?}");
+    assert_eq!(out.summary()["sold"], 0);
+    assert_eq!(
+        std::fs::read_to_string(&data).unwrap(),
+        "{\"ticket\": 5, \"event\": \"demo\"}\n",
+        "the data file was touched"
+    );
+    let strays = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                let e = e.as_ref().unwrap();
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".data.json.tmp.")
+            })
+            .count()
+    };
+    assert!(
+        strays() >= 1,
+        "no stray temporary file: the fault was not injected"
+    );
+
+    // The next run: the lock is free, the stray files go, the tickets sell.
+    let out = procdemo([
+        "--json",
+        "--time-scale",
+        "0",
+        "tickets",
+        "--buyers",
+        "3",
+        "--data",
+        data.to_str().unwrap(),
+    ])
+    .run();
+    out.expect_code(0);
+    let s = out.summary();
+    assert_eq!(
+        (s["initial"].as_u64(), s["sold"].as_u64()),
+        (Some(5), Some(3))
+    );
+    assert!(!out.events_of("temps_cleaned").is_empty());
+    assert_eq!(strays(), 0);
+    assert_eq!(
+        std::fs::read_to_string(&data).unwrap(),
+        "{\"ticket\": 2, \"event\": \"demo\"}\n"
+    );
+}
+
+fn outside_flock_holder_makes_buyers_wait() {
+    // flock(1) holds data.json.lock, as a shell script taking part in the lock would, and
+    // changes the count while it holds it. Buyers that waited see only the new count: had one
+    // got in before the holder let go, it would have read 5.
+    let dir = harness::temp_dir();
+    let data = dir.path().join("data.json");
+    std::fs::write(&data, "{\"ticket\": 5}\n").unwrap();
+    // The shell runs in the temporary directory: every relative path below is there.
+    let script = "flock data.json.lock -c 'touch held; sleep 1.5; echo \"{\\\"ticket\\\": 2}\" > data.json' &
+        while [ ! -e held ]; do sleep 0.01; done
+        \"$PROCDEMO\" --json --time-scale 0 tickets --buyers 4 --data data.json
+        wait";
+    let out = shell(script).cwd(dir.path()).run();
+    out.expect_code(0);
+    let s = out.summary();
+    assert_eq!(
+        s["initial"], 5,
+        "the main read the file before the buyers queued"
+    );
+    assert_eq!(s["sold"], 2, "{}", out.stdout);
+    assert_eq!(s["remaining"], 0);
+    assert_eq!(s["oversold"], false);
+    assert_eq!(out.events_of("lock_wait").len(), 4);
+    assert_eq!(out.events_of("sold_out").len(), 2);
+    assert_eq!(std::fs::read_to_string(&data).unwrap(), "{\"ticket\": 0}\n");
+}
+
+fn thousand_ticket_runs_keep_the_invariant() {
+    // Many buyers on 1000 tickets, again and again: never an oversell, never a lost update,
+    // and initial - remaining == sold every time.
+    let dir = harness::temp_dir();
+    let data = dir.path().join("data.json");
+    for (buyers, left_before) in [(1000, 1000), (700, 1000), (400, 150), (1000, 1000)] {
+        let out = procdemo([
+            "--json".to_string(),
+            "--time-scale".into(),
+            "0".into(),
+            "tickets".into(),
+            "--buyers".into(),
+            buyers.to_string(),
+            "--tickets".into(),
+            left_before.to_string(),
+            "--data".into(),
+            data.to_str().unwrap().into(),
+        ])
+        .run();
+        out.expect_code(0);
+        let s = out.summary();
+        let (initial, sold, remaining) = (
+            s["initial"].as_u64().unwrap(),
+            s["sold"].as_u64().unwrap(),
+            s["remaining"].as_u64().unwrap(),
+        );
+        assert_eq!(initial - remaining, sold, "{s}");
+        assert_eq!(sold, buyers.min(left_before), "{s}");
+        assert_eq!(s["oversold"], false);
+        assert_eq!(out.events_of("bought").len() as u64, sold);
+        let file: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&data).unwrap()).unwrap();
+        assert_eq!(file["ticket"], remaining);
+    }
 }

@@ -26,6 +26,33 @@ use serde_json::{json, Value};
 /// First argument that turns this test binary into the reaper.
 pub const REAPER: &str = "__procdemo_reaper";
 
+/// Set in the environment of everything the suite starts, so that at the end the suite can
+/// find any process of its own still on the machine, however it got re-parented.
+pub const SUITE_MARK: &str = "PROCDEMO_TEST_SUITE";
+
+/// Processes of this test suite still alive anywhere on the machine: (pid, command line).
+pub fn suite_leftovers() -> Vec<(i32, String)> {
+    let mark = format!("{SUITE_MARK}={}", std::process::id());
+    let mut left = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        if env.split(|&b| b == 0).any(|kv| kv == mark.as_bytes()) {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            left.push((pid, String::from_utf8_lossy(&cmdline).replace('\0', " ")));
+        }
+    }
+    left
+}
+
 pub fn procdemo_bin() -> &'static str {
     env!("CARGO_BIN_EXE_procdemo")
 }
@@ -61,7 +88,10 @@ where
     Run {
         program: procdemo_bin().into(),
         args: args.into_iter().map(Into::into).collect(),
-        envs: vec![("NO_COLOR".into(), Some("1".into()))],
+        envs: vec![
+            ("NO_COLOR".into(), Some("1".into())),
+            (SUITE_MARK.into(), Some(std::process::id().to_string())),
+        ],
         cwd: None,
         grace: Duration::ZERO,
         timeout: Duration::from_secs(60),
@@ -150,9 +180,13 @@ impl Run {
                 None => cmd.env_remove(k),
             };
         }
-        if let Some(dir) = &self.cwd {
-            cmd.current_dir(dir);
-        }
+        // Never the repository: a test that forgets `--data` must not touch its data.json.
+        let scratch = self.cwd.is_none().then(temp_dir);
+        cmd.current_dir(match (&self.cwd, &scratch) {
+            (Some(dir), _) => dir.as_path(),
+            (None, Some(tmp)) => tmp.path(),
+            (None, None) => unreachable!(),
+        });
         let mut child = cmd.spawn().expect("start the reaper");
         let (tx, lines) = mpsc::channel();
         let stdout = child.stdout.take().unwrap();
@@ -171,6 +205,7 @@ impl Run {
             s
         });
         Live {
+            _scratch: scratch,
             child,
             report,
             lines,
@@ -183,6 +218,8 @@ impl Run {
 
 /// A run in progress.
 pub struct Live {
+    /// The working directory when the test named none; removed with the run.
+    _scratch: Option<tempfile::TempDir>,
     child: Child,
     report: PathBuf,
     lines: Receiver<String>,

@@ -38,5 +38,12 @@ fn main() {
     .into_iter()
     .flatten()
     .collect();
-    libtest_mimic::run(&Arguments::from_args(), tests).exit();
+    let conclusion = libtest_mimic::run(&Arguments::from_args(), tests);
+    // Each run checked itself; this checks the whole suite, however a process escaped.
+    let left = harness::suite_leftovers();
+    if !left.is_empty() {
+        eprintln!("processes of this test suite still alive after it: {left:#?}");
+        std::process::exit(101);
+    }
+    conclusion.exit();
 }
