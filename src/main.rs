@@ -11,6 +11,7 @@ mod error;
 mod event;
 #[allow(dead_code)]
 mod lock;
+mod manual;
 mod messages;
 mod render;
 mod scenario;
@@ -19,8 +20,8 @@ mod sys;
 #[allow(dead_code)]
 mod ticketfile;
 mod time;
-
-use clap::Parser;
+mod timeline;
+mod tour;
 
 fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
@@ -28,7 +29,7 @@ fn main() {
         std::process::exit(child::main(&args));
     }
 
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     let code = match scenario::run(&cli) {
         Ok(()) => 0,
         Err(err) => {
