@@ -345,28 +345,14 @@ pub fn run(spec: ChildSpec) -> i32 {
     // First, before any event: restore default signal handling, and make sure we die with our
     // parent. See `sys` for why each is needed.
     let setup = sys::reset_child_signals().and_then(|()| sys::die_with_parent(spec.parent));
-    if setup.is_err() {
-        // Our parent is gone (or the kernel refused): nobody is left to report to.
-        return 1;
-    }
-    // With --timeline, every event also goes into the run's shared record.
-    if let Some(fd) = spec.timeline {
-        if let Err(e) = timeline::adopt(fd) {
-            let _ = crate::event::write_line(
-                std::io::stderr(),
-                format!("procdemo: error: {}: {e:#}\n", spec.name).as_bytes(),
-            );
-            return 1;
+    let result = setup.and_then(|()| {
+        // With --timeline, every event also goes into the run's shared record.
+        if let Some(fd) = spec.timeline {
+            timeline::adopt(fd)?;
         }
-    }
-    let out = Out::new(spec.format, spec.clock, spec.name.clone());
-    let result = match spec.role {
-        Role::Spawn => scenario::spawn::child(&out, spec.scale),
-        Role::Join { secs } => scenario::join::child(&out, spec.scale, secs),
-        Role::Isolate { value, pipe } => scenario::isolate::child(&out, value, pipe),
-        Role::Daemon { ticks } => scenario::daemon::child(&out, spec.scale, ticks),
-        Role::Buyer { data, lock } => scenario::tickets::buyer(&out, spec.scale, &data, lock),
-    };
+        let out = Out::new(spec.format, spec.clock, spec.name.clone());
+        run_role(&out, &spec)
+    });
     match result {
         Ok(()) => 0,
         Err(e) if crate::error::exit_code(&e) == 0 => 0, // stdout closed: end quietly
@@ -377,6 +363,16 @@ pub fn run(spec: ChildSpec) -> i32 {
             );
             1
         }
+    }
+}
+
+fn run_role(out: &Out, spec: &ChildSpec) -> anyhow::Result<()> {
+    match &spec.role {
+        Role::Spawn => scenario::spawn::child(out, spec.scale),
+        Role::Join { secs } => scenario::join::child(out, spec.scale, *secs),
+        Role::Isolate { value, pipe } => scenario::isolate::child(out, *value, *pipe),
+        Role::Daemon { ticks } => scenario::daemon::child(out, spec.scale, *ticks),
+        Role::Buyer { data, lock } => scenario::tickets::buyer(out, spec.scale, data, *lock),
     }
 }
 
@@ -521,5 +517,73 @@ mod tests {
             "--child", "spawn", "name=x", "parent=1", "epoch=0", "scale=1", "out=json",
         ]);
         assert!(ok.is_ok());
+    }
+
+    use proptest::prelude::*;
+
+    fn arg() -> impl Strategy<Value = OsString> {
+        prop_oneof![
+            // Arbitrary bytes, including '=' and invalid UTF-8.
+            proptest::collection::vec(any::<u8>(), 0..40).prop_map(OsString::from_vec),
+            // Plausible keys with arbitrary values: reaches deeper into the decoder.
+            (
+                prop::sample::select(vec![
+                    "name", "parent", "epoch", "scale", "out", "sleep", "value", "pipe", "ticks",
+                    "data", "lock", "lang", "timeline",
+                ]),
+                proptest::collection::vec(any::<u8>(), 0..24),
+            )
+                .prop_map(|(k, v)| {
+                    let mut b = format!("{k}=").into_bytes();
+                    b.extend(v);
+                    OsString::from_vec(b)
+                }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_any_arguments_never_panics(
+            role in prop::sample::select(vec!["spawn", "join", "isolate", "daemon", "buyer", "x"]),
+            rest in proptest::collection::vec(arg(), 0..12),
+        ) {
+            let mut args = vec![OsString::from(CHILD_FLAG), OsString::from(role)];
+            args.extend(rest);
+            let _ = ChildSpec::decode(&args);
+        }
+
+        #[test]
+        fn any_spec_round_trips(
+            name in "[A-Za-z0-9_-]{1,20}",
+            parent in 1i32..i32::MAX,
+            epoch in any::<u64>(),
+            scale in 0.0f64..=1000.0,
+            secs in any::<u64>(),
+            value in any::<i64>(),
+            data in proptest::collection::vec(1u8..=255, 1..60),
+            which in 0usize..5,
+        ) {
+            let role = match which {
+                0 => Role::Spawn,
+                1 => Role::Join { secs },
+                2 => Role::Isolate { value, pipe: 3 + (secs % 1000) as RawFd },
+                3 => Role::Daemon { ticks: (secs % 2 == 0).then_some(secs) },
+                _ => Role::Buyer { data: PathBuf::from(OsString::from_vec(data)), lock: value % 2 == 0 },
+            };
+            let spec = ChildSpec {
+                name,
+                parent: Pid::from_raw(parent),
+                clock: Clock::from_epoch_ns(epoch),
+                scale: TimeScale::new(scale).unwrap(),
+                format: match which % 3 {
+                    0 => Format::Json,
+                    1 => Format::Human { color: false, lang: Lang::En },
+                    _ => Format::Human { color: true, lang: Lang::Zh },
+                },
+                role,
+                timeline: (epoch % 2 == 0).then_some(3 + (epoch % 1000) as RawFd),
+            };
+            prop_assert_eq!(ChildSpec::decode(&spec.to_args()).unwrap(), spec);
+        }
     }
 }

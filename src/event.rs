@@ -267,10 +267,6 @@ impl Out {
         self.clock
     }
 
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Write one event as one line on stdout.
     ///
     /// Fails with [`OutputClosed`] when nobody reads stdout any more (`| head -1`): the Rust

@@ -24,7 +24,7 @@ use std::os::fd::AsFd;
 
 use crate::child::{ChildSpec, Role};
 use crate::cli::Method;
-use crate::error::Stopped;
+use crate::error::{OutputClosed, Stopped};
 use crate::event::{Ended, Event, Out};
 use crate::sys;
 use crate::time::TimeScale;
@@ -68,15 +68,6 @@ impl<'o> Supervisor<'o> {
             reaped: Vec::new(),
             started: 0,
         })
-    }
-
-    pub fn out(&self) -> &'o Out {
-        self.out
-    }
-
-    /// How many children are started and not yet reaped.
-    pub fn running(&self) -> usize {
-        self.running.len()
     }
 
     /// Start a child named `name` doing `role`, by re-executing procdemo or by fork alone.
@@ -182,27 +173,82 @@ impl<'o> Supervisor<'o> {
     /// Wait up to `timeout` (forever with `None`) for a signal, then reap whatever ended.
     fn poll(&mut self, timeout: Option<Duration>) -> Result<()> {
         let ts = timeout.map(TimeSpec::from_duration);
-        let mut fds = [PollFd::new(self.signals.as_fd(), PollFlags::POLLIN)];
+        let stdout = std::io::stdout();
+        // Watching stdout with no events requested still reports POLLERR once the reading end
+        // of a pipe is closed (pipe(7)), so `procdemo | head -1` ends the run even while
+        // the main has nothing to write. Regular files and terminals report nothing here.
+        let mut fds = [
+            PollFd::new(self.signals.as_fd(), PollFlags::POLLIN),
+            PollFd::new(stdout.as_fd(), PollFlags::empty()),
+        ];
         match ppoll(&mut fds, ts, None) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => return Err(e).context("ppoll"),
         }
+        let gone = PollFlags::POLLERR | PollFlags::POLLHUP;
+        if fds[1].revents().is_some_and(|r| r.intersects(gone)) {
+            return Err(OutputClosed.into());
+        }
         let mut stop = None;
         while let Some(info) = self.signals.read_signal().context("reading signalfd")? {
-            match Signal::try_from(info.ssi_signo as i32) {
-                Ok(sig @ (Signal::SIGINT | Signal::SIGTERM)) => stop = stop.or(Some(sig)),
-                _ => {} // SIGCHLD: reaped below, whatever the count
+            // SIGCHLD needs nothing here: reap() below collects every ended child.
+            if let Ok(sig @ (Signal::SIGINT | Signal::SIGTERM)) =
+                Signal::try_from(info.ssi_signo as i32)
+            {
+                stop = stop.or(Some(sig));
             }
         }
         self.reap()?;
         if let Some(sig) = stop {
-            let _ = self.out.emit(&Event::Stopping {
-                signal: sig,
-                children: self.running.len(),
-            });
+            self.stop_all(sig);
             return Err(Stopped(sig).into());
         }
         Ok(())
+    }
+
+    /// SIGINT or SIGTERM arrived: end every child still running and report how each ended.
+    /// After Ctrl-C they usually have died of SIGINT already; SIGTERM to the main alone
+    /// reaches only the main, so each child is sent SIGTERM by pid.
+    fn stop_all(&mut self, sig: Signal) {
+        let _ = self.out.emit(&Event::Stopping {
+            signal: sig,
+            children: self.running.len(),
+        });
+        self.end_all(true);
+    }
+
+    /// SIGTERM to every running child, up to `GRACE` for them to go, SIGKILL to the rest, and
+    /// reap them all. With `report`, each end is an `exit` event (a closed stdout does not
+    /// keep us from reaping).
+    fn end_all(&mut self, report: bool) {
+        for r in &self.running {
+            // By pid, never our process group: `procdemo | tee` shares that group with tee.
+            let _ = kill(r.pid, Signal::SIGTERM);
+        }
+        let deadline = Instant::now() + GRACE;
+        loop {
+            if report {
+                let _ = self.reap();
+            } else {
+                while let Some((pid, _)) = reap_one(Some(WaitPidFlag::WNOHANG)) {
+                    self.running.retain(|r| r.pid != pid);
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if self.running.is_empty() || left.is_zero() {
+                break;
+            }
+            let mut fds = [PollFd::new(self.signals.as_fd(), PollFlags::POLLIN)];
+            let _ = ppoll(&mut fds, Some(TimeSpec::from_duration(left)), None);
+            while let Ok(Some(_)) = self.signals.read_signal() {}
+        }
+        for r in &self.running {
+            let _ = kill(r.pid, Signal::SIGKILL);
+        }
+        for r in self.running.drain(..) {
+            // SIGKILL cannot be caught or ignored: this wait is short.
+            while let Err(Errno::EINTR) = waitpid(r.pid, None) {}
+        }
     }
 
     /// Collect every child that has ended, without blocking, and report each one.
@@ -238,33 +284,11 @@ fn reap_one(flags: Option<WaitPidFlag>) -> Option<(Pid, Ended)> {
 }
 
 impl Drop for Supervisor<'_> {
-    /// The guard: whatever path led here, no child outlives the supervisor.
+    /// The guard: whatever path led here (an error, a closed stdout), no child outlives the
+    /// supervisor.
     fn drop(&mut self) {
-        if self.running.is_empty() {
-            return;
-        }
-        for r in &self.running {
-            let _ = kill(r.pid, Signal::SIGTERM); // by pid, never our process group
-        }
-        let deadline = Instant::now() + GRACE;
-        while !self.running.is_empty() {
-            while let Some((pid, _)) = reap_one(Some(WaitPidFlag::WNOHANG)) {
-                self.running.retain(|r| r.pid != pid);
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if self.running.is_empty() || left.is_zero() {
-                break;
-            }
-            let mut fds = [PollFd::new(self.signals.as_fd(), PollFlags::POLLIN)];
-            let _ = ppoll(&mut fds, Some(TimeSpec::from_duration(left)), None);
-            while let Ok(Some(_)) = self.signals.read_signal() {}
-        }
-        for r in &self.running {
-            let _ = kill(r.pid, Signal::SIGKILL);
-        }
-        for r in self.running.drain(..) {
-            // SIGKILL cannot be caught or ignored: this wait is short.
-            while let Err(Errno::EINTR) = waitpid(r.pid, None) {}
+        if !self.running.is_empty() {
+            self.end_all(false);
         }
     }
 }

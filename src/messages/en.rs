@@ -1,7 +1,7 @@
 //! English. Children of `spawn` and `join` say `Process-1 is running` / `is over`, as the
 //! tutorial's examples do. Nothing here is in any other script: English output has no CJK.
 
-use crate::cli::JoinMode;
+use crate::cli::{JoinMode, Method};
 use crate::event::{Ended, Event, Header, Scenario, Summary};
 use crate::messages::{ChartWords, Words};
 
@@ -106,15 +106,24 @@ fn summary(s: &Summary) -> String {
             secs(*elapsed_ms)
         ),
         Summary::Isolate {
+            method,
             parent_value,
             child_value,
             received,
-            ..
-        } => format!(
-            "done: the child's money was {child_value}, the main's is still {parent_value}; \
-             through the pipe came {}",
-            received.map_or("nothing".to_string(), |v| v.to_string())
-        ),
+        } => {
+            let memory = match method {
+                Method::Fork => {
+                    "same virtual address, two values: fork gave the child a copy of the \
+                     memory (copy-on-write)"
+                }
+                Method::Exec => "exec started a fresh program with its own memory",
+            };
+            format!(
+                "done: the child's money was {child_value}, the main's is still \
+                 {parent_value} ({memory}); through the pipe came {}",
+                received.map_or("nothing".to_string(), |v| v.to_string())
+            )
+        }
         Summary::Daemon {
             daemon,
             child_pid,

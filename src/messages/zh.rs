@@ -3,7 +3,7 @@
 //! `spawn` and `join` children say `Process-1 is running` / `is over`, in English, as the
 //! tutorial's examples print them. Everything else is plain Chinese.
 
-use crate::cli::JoinMode;
+use crate::cli::{JoinMode, Method};
 use crate::event::{Ended, Event, Header, Scenario, Summary};
 use crate::messages::en::trim_number;
 use crate::messages::{buyer_number, ChartWords, Words};
@@ -132,16 +132,25 @@ fn summary(s: &Summary) -> String {
             secs(*elapsed_ms)
         ),
         Summary::Isolate {
+            method,
             parent_value,
             child_value,
             received,
-            ..
-        } => format!(
-            "完成：子进程的 money 是 {child_value}，主进程的仍然是 {parent_value}；{}",
-            received.map_or("管道里什么也没收到".to_string(), |v| format!(
-                "通过管道收到了 {v}"
-            ))
-        ),
+        } => {
+            let memory = match method {
+                Method::Fork => {
+                    "同一个虚拟地址，两个不同的值：fork 给了子进程一份内存的拷贝（写时复制）"
+                }
+                Method::Exec => "exec 启动了一个全新的程序，有它自己的内存",
+            };
+            format!(
+                "完成：子进程的 money 是 {child_value}，主进程的仍然是 {parent_value}\
+                 （{memory}）；{}",
+                received.map_or("管道里什么也没收到".to_string(), |v| format!(
+                    "通过管道收到了 {v}"
+                ))
+            )
+        }
         Summary::Daemon {
             daemon,
             child_pid,

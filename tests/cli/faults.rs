@@ -1,0 +1,345 @@
+//! Faults and signals: every path out of a run leaves no process behind.
+
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use crate::harness::{self, alive, procdemo, shell, Live};
+use crate::trials;
+
+pub fn tests() -> Vec<libtest_mimic::Trial> {
+    trials![
+        sigkill_of_main_in_every_scenario,
+        sigterm_of_main_in_every_scenario,
+        sigint_to_the_group_in_every_scenario,
+        signals_during_isolate_leave_nothing,
+        inherited_ignored_sigint_and_sigchld,
+        closed_stdout_in_every_scenario,
+        process_limit_hit_partway,
+        open_files_limit,
+        binary_deleted_during_the_run,
+    ]
+}
+
+/// Scenarios that keep children alive long enough to be signalled, with how many children
+/// to wait for. Tickets buyers hold the lock for 5 s (scale 5) so two of them wait for it.
+fn long_runs(dir: &std::path::Path) -> Vec<(Vec<String>, usize)> {
+    let data = dir.join("data.json").to_str().unwrap().to_owned();
+    let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    vec![
+        (
+            v(&["--json", "--time-scale", "10", "spawn", "--count", "2"]),
+            2,
+        ),
+        (
+            v(&[
+                "--json",
+                "--time-scale",
+                "10",
+                "spawn",
+                "--count",
+                "2",
+                "--method",
+                "fork",
+            ]),
+            2,
+        ),
+        (
+            v(&["--json", "--time-scale", "10", "join", "--count", "3"]),
+            3,
+        ),
+        (
+            v(&[
+                "--json",
+                "--time-scale",
+                "10",
+                "join",
+                "--count",
+                "3",
+                "--sequential",
+            ]),
+            1,
+        ),
+        (
+            v(&["--json", "--time-scale", "1", "daemon", "--ticks", "100"]),
+            1,
+        ),
+        (
+            v(&[
+                "--json",
+                "--time-scale",
+                "5",
+                "tickets",
+                "--buyers",
+                "3",
+                "--tickets",
+                "1",
+                "--data",
+                &data,
+            ]),
+            3,
+        ),
+    ]
+}
+
+/// Start `args` and wait until `children` children have printed their first event.
+fn started(args: &[String], children: usize, grace: Duration) -> Live {
+    let mut live = procdemo(args.to_vec()).grace(grace).spawn();
+    live.wait_for_n(children, Duration::from_secs(30), |v| {
+        v["event"] == "start" && v["name"] != "main"
+    });
+    live
+}
+
+fn children_started(out: &harness::Outcome) -> Vec<i64> {
+    out.stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "start" && v["name"] != "main")
+        .map(|v| v["pid"].as_i64().unwrap())
+        .collect()
+}
+
+fn sigkill_of_main_in_every_scenario() {
+    let dir = harness::temp_dir();
+    for (args, n) in long_runs(dir.path()) {
+        // One second after the main dies, its children must be gone (PR_SET_PDEATHSIG).
+        let mut live = started(&args, n, Duration::from_millis(1000));
+        live.signal_main(Signal::SIGKILL);
+        let out = live.finish();
+        assert_eq!(out.signal(), Some("SIGKILL"), "{args:?}");
+        for pid in children_started(&out) {
+            assert!(!alive(pid), "{args:?}: {pid} alive");
+        }
+        assert!(
+            !out.orphans().is_empty(),
+            "{args:?}: the children were orphaned, then died"
+        );
+    }
+}
+
+fn sigterm_of_main_in_every_scenario() {
+    let dir = harness::temp_dir();
+    for (args, n) in long_runs(dir.path()) {
+        let mut live = started(&args, n, Duration::ZERO);
+        live.signal_main(Signal::SIGTERM);
+        let out = live.finish(); // no grace: the main must have reaped everything itself
+        out.expect_code(143).expect_no_panic();
+        let _ = out.events(); // still whole JSON lines
+    }
+}
+
+fn sigint_to_the_group_in_every_scenario() {
+    let dir = harness::temp_dir();
+    for (args, n) in long_runs(dir.path()) {
+        let mut live = started(&args, n, Duration::ZERO);
+        live.signal_group(Signal::SIGINT);
+        let out = live.finish();
+        out.expect_code(130).expect_no_panic();
+        let _ = out.events();
+    }
+}
+
+fn signals_during_isolate_leave_nothing() {
+    // isolate has no sleep: signals land at whatever moment the run is in. Whatever the
+    // moment, the run ends as the contract says and nothing is left.
+    for (i, sig) in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGKILL]
+        .iter()
+        .cycle()
+        .take(9)
+        .enumerate()
+    {
+        let method = if i % 2 == 0 { "exec" } else { "fork" };
+        let mut live = procdemo(["--json", "isolate", "--method", method])
+            .grace(Duration::from_millis(1000))
+            .spawn();
+        // The run may be over already (ESRCH): then it must simply have succeeded.
+        let _ = if *sig == Signal::SIGINT {
+            live.try_signal_group(*sig)
+        } else {
+            live.try_signal_main(*sig)
+        };
+        let out = live.finish();
+        let expected = match sig {
+            Signal::SIGTERM => Some(143),
+            Signal::SIGINT => Some(130),
+            _ => None,
+        };
+        match out.code() {
+            Some(0) => {} // finished before the signal arrived
+            code => assert!(
+                code == expected || out.signal() == Some(sig.as_str()),
+                "{sig}: {:?} {:?}\n{}",
+                code,
+                out.signal(),
+                out.stderr
+            ),
+        }
+        out.expect_no_panic();
+    }
+}
+
+fn inherited_ignored_sigint_and_sigchld() {
+    // A shell starts background jobs with SIGINT ignored; some parents leave SIGCHLD ignored,
+    // which makes the kernel reap children itself. procdemo must still report every exit...
+    let out = procdemo(["--json", "--time-scale", "0.01", "join", "--count", "3"])
+        .ignoring(&["SIGINT", "SIGCHLD"])
+        .run();
+    out.expect_code(0);
+    let exits = out.events_of("exit");
+    assert_eq!(exits.len(), 3);
+    assert!(exits.iter().all(|e| e["code"] == 0), "{exits:?}");
+    // ...and still stop on signals, reaping its children.
+    let mut live = procdemo(["--json", "--time-scale", "10", "spawn", "--count", "2"])
+        .ignoring(&["SIGINT", "SIGCHLD"])
+        .spawn();
+    live.wait_for_n(2, Duration::from_secs(30), |v| {
+        v["event"] == "start" && v["name"] != "main"
+    });
+    live.signal_group(Signal::SIGINT);
+    let out = live.finish();
+    out.expect_code(130);
+    assert_eq!(out.events_of("exit").len(), 2, "{}", out.stdout);
+}
+
+fn closed_stdout_in_every_scenario() {
+    let dir = harness::temp_dir();
+    let data = dir.path().join("data.json");
+    for args in [
+        "--time-scale 10 spawn --count 3",
+        "--time-scale 10 spawn --count 3 --method fork",
+        "--time-scale 10 join --count 3",
+        "isolate",
+        "isolate --method fork",
+        "--time-scale 1 daemon --ticks 100",
+        &format!(
+            "--time-scale 5 tickets --buyers 3 --tickets 1 --data '{}'",
+            data.display()
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let out = shell(&format!(
+            "\"$PROCDEMO\" --json {args} | head -1; echo \"status=${{PIPESTATUS[0]}}\" >&2"
+        ))
+        .run();
+        out.expect_code(0).expect_no_panic();
+        assert!(
+            out.stderr.trim() == "status=0" || out.stderr.trim() == "status=141",
+            "{args}: {}",
+            out.stderr
+        );
+        assert_eq!(out.stdout.lines().count(), 1, "{args}");
+        // The slowest of these would run 10 s or more; it must end well before.
+        assert!(started.elapsed() < Duration::from_secs(8), "{args}: ran on");
+    }
+}
+
+/// procdemo copied where an unprivileged user can run it.
+fn copy_of_the_binary(dir: &std::path::Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("procdemo");
+    std::fs::copy(harness::procdemo_bin(), &bin).unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin.to_str().unwrap().to_owned()
+}
+
+fn process_limit_hit_partway() {
+    // RLIMIT_NPROC counts the processes of a real user id (setrlimit(2)); root is exempt, so
+    // run as `nobody`. The limit lets a few children start, then fork fails with EAGAIN.
+    let dir = harness::temp_dir();
+    let bin = copy_of_the_binary(dir.path());
+    let out = harness::command(
+        "setpriv",
+        [
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "prlimit",
+            "--nproc=4",
+            "--",
+            &bin,
+            "--json",
+            "--time-scale",
+            "10",
+            "join",
+            "--count",
+            "20",
+        ],
+    )
+    .cwd(dir.path())
+    .run(); // no grace: every started child must have been stopped and reaped
+    out.expect_code(1).expect_no_panic();
+    let line = out.stderr.trim();
+    assert_eq!(line.lines().count(), 1, "one line: {line}");
+    assert!(
+        line.starts_with("procdemo: error: could not start Process-"),
+        "{line}"
+    );
+    let started = out.events_of("spawned").len();
+    assert!(
+        started >= 1,
+        "some children started before the limit: {}",
+        out.stdout
+    );
+    assert!(
+        line.contains(&format!("({started} child(ren) had been started)")),
+        "{line}"
+    );
+    for pid in children_started(&out) {
+        assert!(!alive(pid));
+    }
+}
+
+fn open_files_limit() {
+    // The dynamic loader needs one descriptor beyond the standard streams to start at all;
+    // with exactly that one, procdemo's main uses it for its signalfd, and children (which
+    // inherit no descriptor of ours) still start.
+    let limited = |args: &[&str]| {
+        let mut all = vec!["--nofile=4", "--", harness::procdemo_bin(), "--json"];
+        all.extend_from_slice(args);
+        harness::command("prlimit", all).run()
+    };
+    let out = limited(&["--time-scale", "0", "join", "--count", "3"]);
+    out.expect_code(0);
+    assert_eq!(out.events_of("exit").len(), 3);
+    // isolate needs two more for its pipe: one clear line, exit 1, no child started.
+    let out = limited(&["isolate"]);
+    out.expect_code(1).expect_no_panic();
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("procdemo: error: pipe: Too many open files"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.events_of("spawned").is_empty());
+}
+
+fn binary_deleted_during_the_run() {
+    // Children re-execute /proc/self/exe, which names the running binary even after its file
+    // is deleted (proc(5)). Start children one at a time, delete the file after the first.
+    let dir = harness::temp_dir();
+    let bin = copy_of_the_binary(dir.path());
+    let mut live = harness::command(
+        &bin,
+        [
+            "--json",
+            "--time-scale",
+            "0.2",
+            "join",
+            "--count",
+            "3",
+            "--sequential",
+        ],
+    )
+    .spawn();
+    live.wait_for(Duration::from_secs(20), |v| {
+        v["name"] == "Process-1" && v["event"] == "start"
+    });
+    std::fs::remove_file(&bin).unwrap();
+    let out = live.finish();
+    out.expect_code(0);
+    let exits = out.events_of("exit");
+    assert_eq!(exits.len(), 3, "{}", out.stdout);
+    assert!(exits.iter().all(|e| e["code"] == 0));
+}
