@@ -350,8 +350,9 @@ fn outcome_text(row: &Row, words: &dyn Words) -> String {
     match (&row.ending, &row.outcome) {
         (Ending::Main { stopped: Some(s) }, _) => s.clone(),
         (Ending::Main { stopped: None }, _) => w.main_done.to_owned(),
-        (Ending::Code(0), Some(Outcome::Bought)) => w.bought.to_owned(),
-        (Ending::Code(0), Some(Outcome::SoldOut)) => w.sold_out.to_owned(),
+        // A buyer's answer, whatever exit status it was given with.
+        (Ending::Code(_), Some(Outcome::Bought)) => w.bought.to_owned(),
+        (Ending::Code(_), Some(Outcome::SoldOut)) => w.sold_out.to_owned(),
         (Ending::Code(c), _) => words.chart_exit(*c),
         (Ending::Signal(s), _) => s.clone(),
         (Ending::Unknown, _) => w.unknown.to_owned(),
@@ -687,7 +688,8 @@ mod tests {
         for lang in [Lang::En, Lang::Zh] {
             for seq in [false, true] {
                 let lines = draw(&join(seq), WIDTH, false, lang.words());
-                assert!(lines.len() >= 3 + 4 + 1, "{lines:#?}");
+                // Title, axis labels, ruler, four rows, legend.
+                assert_eq!(lines.len(), 8, "{lines:#?}");
                 for l in &lines {
                     assert!(width(l) <= 80, "{} columns: {l}", width(l));
                 }

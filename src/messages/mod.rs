@@ -17,7 +17,7 @@ use crate::event::{Event, Header, Scenario};
 pub enum Lang {
     /// English
     En,
-    /// Chinese (中文), with the tutorial's own wording
+    /// Chinese, with the tutorial's own wording
     Zh,
 }
 
@@ -137,22 +137,27 @@ pub fn wrap(text: &str, max: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     let mut line_w = 0;
-    // Pieces: a run of non-space narrow characters (a word), a single wide character, or a
-    // space. A line never starts with a space.
+    // Pieces that are never broken apart: a run of non-space narrow characters (a word), or a
+    // wide (CJK) character; closing punctuation stays with what comes before it, an opening
+    // bracket with what comes after it. A line never starts with a space.
     let mut pieces: Vec<String> = Vec::new();
+    let mut opening = false;
     for c in text.chars() {
+        let closes = matches!(
+            c,
+            '，' | '。' | '：' | '；' | '、' | '）' | '！' | '？' | '」'
+        );
         let narrow_word = |p: &String| {
             p.chars()
                 .last()
                 .is_some_and(|l| l != ' ' && char_width(l) == 1)
         };
-        if c == ' ' || char_width(c) == 2 {
-            pieces.push(c.to_string());
-        } else if pieces.last().is_some_and(narrow_word) {
-            pieces.last_mut().expect("just checked").push(c);
-        } else {
-            pieces.push(c.to_string());
+        match pieces.last_mut() {
+            Some(last) if opening || (closes && last != " ") => last.push(c),
+            Some(last) if c != ' ' && char_width(c) == 1 && narrow_word(last) => last.push(c),
+            _ => pieces.push(c.to_string()),
         }
+        opening = matches!(c, '（' | '「');
     }
     for piece in pieces {
         let w = width(&piece);
@@ -163,12 +168,7 @@ pub fn wrap(text: &str, max: usize) -> Vec<String> {
             }
             continue;
         }
-        // Punctuation that must not start a line stays with the word before it.
-        let sticky = matches!(
-            piece.chars().next(),
-            Some('，' | '。' | '：' | '；' | '、' | '）')
-        );
-        if line_w + w > max && line_w > 0 && !sticky {
+        if line_w + w > max && line_w > 0 {
             lines.push(line.trim_end().to_owned());
             line.clear();
             line_w = 0;
@@ -236,8 +236,22 @@ mod tests {
         let lines = wrap(zh, 20);
         assert!(lines.len() > 1);
         for line in &lines {
-            assert!(width(line) <= 22, "{line}");
-            assert!(!line.starts_with('，'));
+            assert!(width(line) <= 20, "{line}");
+            assert!(!line.starts_with('，') && !line.starts_with('。'));
+        }
+        for lang in [Lang::En, Lang::Zh] {
+            for s in [
+                Scenario::Spawn,
+                Scenario::Join,
+                Scenario::Isolate,
+                Scenario::Daemon,
+                Scenario::Tickets,
+            ] {
+                for line in wrap(lang.words().explain(s), 78) {
+                    assert!(width(&line) <= 78, "{line}");
+                    assert!(!line.ends_with('（'), "{line}");
+                }
+            }
         }
         assert_eq!(lines.concat(), zh);
     }

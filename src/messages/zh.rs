@@ -16,7 +16,7 @@ fn secs(ms: f64) -> String {
 fn ended(e: &Ended) -> String {
     match e {
         Ended::Code(0) => "正常退出，退出码 0".to_string(),
-        Ended::Code(c) => format!("出错退出，退出码 {c}"),
+        Ended::Code(c) => format!("退出码 {c}"),
         Ended::Signal(s) => format!("被信号 {} 杀死", s.as_str()),
     }
 }

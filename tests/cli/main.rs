@@ -8,6 +8,7 @@ mod harness;
 
 mod foundation;
 mod isolate_daemon;
+mod teach;
 
 use libtest_mimic::{Arguments, Trial};
 
@@ -27,7 +28,7 @@ fn main() {
     if args.get(1).map(String::as_str) == Some(harness::REAPER) {
         harness::reaper_main(&args[2..]);
     }
-    let tests: Vec<Trial> = [foundation::tests(), isolate_daemon::tests()]
+    let tests: Vec<Trial> = [foundation::tests(), isolate_daemon::tests(), teach::tests()]
         .into_iter()
         .flatten()
         .collect();
