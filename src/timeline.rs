@@ -493,7 +493,7 @@ pub fn draw(records: &[Record], max_width: usize, color: bool, words: &dyn Words
                 *cell = (*cell).max(kind);
             }
         }
-        if b > a && cells[a] == Cell::Run {
+        if b > a {
             cells[a] = Cell::Start;
         }
         let end = match row.ending {
