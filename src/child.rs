@@ -354,7 +354,7 @@ pub fn run(spec: ChildSpec) -> i32 {
         run_role(&out, &spec)
     });
     match result {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(e) if crate::error::exit_code(&e) == 0 => 0, // stdout closed: end quietly
         Err(e) => {
             let _ = crate::event::write_line(
@@ -366,14 +366,19 @@ pub fn run(spec: ChildSpec) -> i32 {
     }
 }
 
-fn run_role(out: &Out, spec: &ChildSpec) -> anyhow::Result<()> {
-    match &spec.role {
+/// The exit code of a role that ran to its end: 0, but for a tickets buyer, whose exit status
+/// is its answer (bought or sold out, see `tickets`).
+fn run_role(out: &Out, spec: &ChildSpec) -> anyhow::Result<i32> {
+    let done = match &spec.role {
         Role::Spawn => scenario::spawn::child(out, spec.scale),
         Role::Join { secs } => scenario::join::child(out, spec.scale, *secs),
         Role::Isolate { value, pipe } => scenario::isolate::child(out, *value, *pipe),
         Role::Daemon { ticks } => scenario::daemon::child(out, spec.scale, *ticks),
-        Role::Buyer { data, lock } => scenario::tickets::buyer(out, spec.scale, data, *lock),
-    }
+        Role::Buyer { data, lock } => {
+            return scenario::tickets::buyer(out, spec.scale, data, *lock)
+        }
+    };
+    done.map(|()| 0)
 }
 
 #[cfg(test)]

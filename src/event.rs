@@ -158,6 +158,11 @@ pub enum Event {
     },
     /// tickets, buyer: the count it read under the lock was 0.
     SoldOut,
+    /// tickets, main: the file has no ticket left before any buyer starts (and no
+    /// `--tickets N` was given): an earlier run sold them.
+    AlreadySoldOut {
+        data: std::path::PathBuf,
+    },
 }
 
 impl Event {
@@ -187,6 +192,7 @@ impl Event {
             Event::LockReleased => "lock_released",
             Event::Bought { .. } => "bought",
             Event::SoldOut => "sold_out",
+            Event::AlreadySoldOut { .. } => "already_sold_out",
         }
     }
 }

@@ -17,7 +17,6 @@ mod render;
 mod scenario;
 mod supervisor;
 mod sys;
-#[allow(dead_code)]
 mod ticketfile;
 mod time;
 mod timeline;

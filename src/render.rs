@@ -104,6 +104,7 @@ fn fields(event: &Event, m: &mut Map<String, Value>) {
         Event::Search { remaining } | Event::Bought { remaining } => {
             put("remaining", (*remaining).into())
         }
+        Event::AlreadySoldOut { data } => put("data", data.to_string_lossy().into()),
     }
 }
 

@@ -321,19 +321,12 @@ impl ReadError {
 impl fmt::Display for ReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ReadError::Missing { path } => {
-                let data = if path == Path::new("data.json") {
-                    String::new()
-                } else {
-                    format!(" --data {}", shell_quote(path))
-                };
-                write!(
-                    f,
-                    "no such file; create it with `procdemo tickets{data} --tickets 1` \
-                     (or: echo '{{\"ticket\": 1}}' > {})",
-                    shell_quote(path)
-                )
-            }
+            ReadError::Missing { path } => write!(
+                f,
+                "no such file; create it with `{}` (or: echo '{{\"ticket\": 1}}' > {})",
+                reset_command(path),
+                shell_quote(path)
+            ),
             ReadError::Invalid(e) => write!(f, "{e}"),
             ReadError::NotAFile(kind) => write!(f, "is {kind}, not a ticket file"),
             ReadError::Io(e) => write!(f, "{e}"),
@@ -342,6 +335,17 @@ impl fmt::Display for ReadError {
 }
 
 impl std::error::Error for ReadError {}
+
+/// The command that puts one ticket in the file at `path`, ready to paste:
+/// `procdemo tickets --tickets 1`, with `--data PATH` unless it is the default.
+pub fn reset_command(path: &Path) -> String {
+    let data = if path == Path::new("data.json") {
+        String::new()
+    } else {
+        format!(" --data {}", shell_quote(path))
+    };
+    format!("procdemo tickets{data} --tickets 1")
+}
 
 /// `path` as a shell word, so that the hint can be pasted as it is.
 fn shell_quote(path: &Path) -> String {

@@ -4,6 +4,7 @@
 use crate::cli::{JoinMode, Method};
 use crate::event::{Ended, Event, Header, Scenario, Summary};
 use crate::messages::{ChartWords, Words};
+use crate::scenario::tickets::{EXIT_BOUGHT, EXIT_SOLD_OUT};
 
 /// Seconds for a reader, from milliseconds.
 fn secs(ms: f64) -> String {
@@ -32,7 +33,11 @@ pub fn message(h: &Header, event: &Event) -> String {
             child,
             child_name,
             ended: e,
-        } => format!("reaped {child_name} (pid {child}): it {}", ended(e)),
+        } => format!(
+            "reaped {child_name} (pid {child}): it {}{}",
+            ended(e),
+            buyer_answer(child_name, e)
+        ),
         Event::Stopping { signal, children } => format!(
             "got {}: stopping {children} running child(ren) and reaping them",
             signal.as_str()
@@ -86,7 +91,25 @@ pub fn message(h: &Header, event: &Event) -> String {
             format!("{me} bought a ticket ({remaining} left)")
         }
         Event::SoldOut => format!("{me}: sold out, no ticket left"),
+        Event::AlreadySoldOut { data } => format!(
+            "{} has 0 tickets left, so every buyer will find it sold out; \
+             to put one back, run `{}`",
+            data.display(),
+            crate::ticketfile::reset_command(data)
+        ),
         Event::Summary(s) => summary(s),
+    }
+}
+
+/// A tickets buyer answers with its exit status; say what the number means.
+fn buyer_answer(child_name: &str, e: &Ended) -> &'static str {
+    if !child_name.starts_with("buyer-") {
+        return "";
+    }
+    match e {
+        Ended::Code(EXIT_BOUGHT) => " (its answer: bought a ticket)",
+        Ended::Code(EXIT_SOLD_OUT) => " (its answer: sold out; not a failure)",
+        _ => "",
     }
 }
 
@@ -147,14 +170,17 @@ fn summary(s: &Summary) -> String {
             let base = format!(
                 "done: {buyers} buyer(s), {initial} ticket(s) at the start, {sold} sold, {remaining} left"
             );
+            let gone = initial.saturating_sub(*remaining);
+            let extra = sold.saturating_sub(gone);
             match (oversold, lock) {
                 (false, _) => base,
                 (true, false) => format!(
-                    "{base}: OVERSOLD, {} ticket(s) sold twice, because without the lock \
-                     buyers read the same count before anyone wrote it back",
-                    sold.saturating_sub(initial.saturating_sub(*remaining))
+                    "{base}: OVERSOLD by {extra}. {sold} buyer(s) were told they got a ticket, \
+                     but the count in the file went down by only {gone}: without the lock, \
+                     buyers read the same count before any of them wrote it back, and each \
+                     one wrote the same new count over the others' (lost updates)"
                 ),
-                (true, true) => format!("{base}: OVERSOLD with the lock on: a bug"),
+                (true, true) => format!("{base}: OVERSOLD by {extra} with the lock on: a bug"),
             }
         }
     }

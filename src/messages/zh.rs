@@ -62,7 +62,11 @@ pub fn message(h: &Header, event: &Event) -> String {
             child,
             child_name,
             ended: e,
-        } => format!("回收子进程 {child_name}（pid {child}）：{}", ended(e)),
+        } => format!(
+            "回收子进程 {child_name}（pid {child}）：{}{}",
+            ended(e),
+            buyer_answer(child_name, e)
+        ),
         Event::Stopping { signal, children } => format!(
             "收到 {}：停止并回收仍在运行的 {children} 个子进程",
             signal.as_str()
@@ -112,7 +116,25 @@ pub fn message(h: &Header, event: &Event) -> String {
         Event::LockReleased => format!("{}释放了锁", user(me)),
         Event::Bought { remaining } => format!("{}抢票成功（余票 {remaining}）", user(me)),
         Event::SoldOut => format!("{}: 没票了", user(me)),
+        Event::AlreadySoldOut { data } => format!(
+            "{} 里已经没有票了，每个用户都会买不到；要放回一张票，运行 `{}`",
+            data.display(),
+            crate::ticketfile::reset_command(data)
+        ),
         Event::Summary(s) => summary(s),
+    }
+}
+
+/// A tickets buyer answers with its exit status; say what the number means.
+fn buyer_answer(child_name: &str, e: &Ended) -> &'static str {
+    use crate::scenario::tickets::{EXIT_BOUGHT, EXIT_SOLD_OUT};
+    if buyer_number(child_name).is_none() {
+        return "";
+    }
+    match e {
+        Ended::Code(EXIT_BOUGHT) => "（它的回答：买到了票）",
+        Ended::Code(EXIT_SOLD_OUT) => "（它的回答：票已卖完，这不是出错）",
+        _ => "",
     }
 }
 

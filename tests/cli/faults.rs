@@ -22,64 +22,29 @@ pub fn tests() -> Vec<libtest_mimic::Trial> {
 }
 
 /// Scenarios that keep children alive long enough to be signalled, with how many children
-/// to wait for. Tickets buyers hold the lock for 5 s (scale 5) so two of them wait for it.
+/// to wait for (in `join`, Process-1 sleeps 0 s, so wait until a sleeping one runs). Tickets
+/// buyers hold the lock for 5 s (scale 5), so two of them wait for it.
 fn long_runs(dir: &std::path::Path) -> Vec<(Vec<String>, usize)> {
-    let data = dir.join("data.json").to_str().unwrap().to_owned();
-    let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    vec![
-        (
-            v(&["--json", "--time-scale", "10", "spawn", "--count", "2"]),
-            2,
-        ),
-        (
-            v(&[
-                "--json",
-                "--time-scale",
-                "10",
-                "spawn",
-                "--count",
-                "2",
-                "--method",
-                "fork",
-            ]),
-            2,
-        ),
-        (
-            v(&["--json", "--time-scale", "10", "join", "--count", "3"]),
-            3,
-        ),
-        (
-            v(&[
-                "--json",
-                "--time-scale",
-                "10",
-                "join",
-                "--count",
-                "3",
-                "--sequential",
-            ]),
-            1,
-        ),
-        (
-            v(&["--json", "--time-scale", "1", "daemon", "--ticks", "100"]),
-            1,
-        ),
-        (
-            v(&[
-                "--json",
-                "--time-scale",
-                "5",
-                "tickets",
-                "--buyers",
-                "3",
-                "--tickets",
-                "1",
-                "--data",
-                &data,
-            ]),
-            3,
-        ),
+    let data = dir.join("data.json");
+    let tickets = format!(
+        "--time-scale 5 tickets --buyers 3 --tickets 1 --data {}",
+        data.display()
+    );
+    [
+        ("--time-scale 10 spawn --count 2", 2),
+        ("--time-scale 10 spawn --count 2 --method fork", 2),
+        ("--time-scale 10 join --count 3", 3),
+        ("--time-scale 10 join --count 3 --sequential", 2),
+        ("--time-scale 1 daemon --ticks 100", 1),
+        (tickets.as_str(), 3),
     ]
+    .iter()
+    .map(|(args, n)| {
+        let mut all = vec!["--json".to_string()];
+        all.extend(args.split_whitespace().map(String::from));
+        (all, *n)
+    })
+    .collect()
 }
 
 /// Start `args` and wait until `children` children have printed their first event.

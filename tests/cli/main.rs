@@ -6,9 +6,11 @@
 #[allow(dead_code)] // support for every module; not each one uses all of it
 mod harness;
 
+mod faults;
 mod foundation;
 mod isolate_daemon;
 mod teach;
+mod tickets;
 
 use libtest_mimic::{Arguments, Trial};
 
@@ -28,9 +30,15 @@ fn main() {
     if args.get(1).map(String::as_str) == Some(harness::REAPER) {
         harness::reaper_main(&args[2..]);
     }
-    let tests: Vec<Trial> = [foundation::tests(), isolate_daemon::tests(), teach::tests()]
-        .into_iter()
-        .flatten()
-        .collect();
+    let tests: Vec<Trial> = [
+        foundation::tests(),
+        isolate_daemon::tests(),
+        tickets::tests(),
+        faults::tests(),
+        teach::tests(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     libtest_mimic::run(&Arguments::from_args(), tests).exit();
 }
