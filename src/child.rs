@@ -4,7 +4,12 @@
 //!
 //! ```text
 //! procdemo --child <role> name=Process-1 parent=4241 epoch=… scale=0.05 out=json [role keys]
+//! procdemo --child <role> … out=text lang=zh timeline=5 [role keys]
 //! ```
+//!
+//! `lang=` (`en` or `zh`) comes with human output only (`out=text` or `out=color`): JSON is
+//! the same in every language. `timeline=FD` comes only with `--timeline`: the descriptor,
+//! inherited open, of the run's shared record where every process appends its events.
 //!
 //! so `ps -f` shows exactly what each child was asked to do. This module is the only place that
 //! builds such a command line and the only place that reads one back; `main` hands it the
@@ -22,9 +27,11 @@ use std::process::Command;
 use nix::unistd::Pid;
 
 use crate::event::{Format, Out};
+use crate::messages::Lang;
 use crate::scenario;
 use crate::sys;
 use crate::time::{Clock, TimeScale};
+use crate::timeline;
 
 /// The hidden flag that marks a child invocation. Never shown by `--help`.
 pub const CHILD_FLAG: &str = "--child";
@@ -65,6 +72,8 @@ pub struct ChildSpec {
     pub scale: TimeScale,
     pub format: Format,
     pub role: Role,
+    /// With `--timeline`: the inherited descriptor of the run's shared event record.
+    pub timeline: Option<RawFd>,
 }
 
 /// A `--child` command line that does not decode. Exit 2, like any usage error.
@@ -90,8 +99,8 @@ fn bad(msg: impl Into<String>) -> DecodeError {
 fn format_tag(format: Format) -> &'static str {
     match format {
         Format::Json => "json",
-        Format::Human { color: false } => "text",
-        Format::Human { color: true } => "color",
+        Format::Human { color: false, .. } => "text",
+        Format::Human { color: true, .. } => "color",
     }
 }
 
@@ -111,6 +120,12 @@ impl ChildSpec {
         // Display for f64 prints the shortest text that parses back to the same number.
         kv("scale", self.scale.factor().to_string().as_ref());
         kv("out", format_tag(self.format).as_ref());
+        if let Format::Human { lang, .. } = self.format {
+            kv("lang", lang.as_str().as_ref());
+        }
+        if let Some(fd) = self.timeline {
+            kv("timeline", fd.to_string().as_ref());
+        }
         match &self.role {
             Role::Spawn => {}
             Role::Join { secs } => kv("sleep", secs.to_string().as_ref()),
@@ -168,11 +183,25 @@ impl ChildSpec {
         let clock = Clock::from_epoch_ns(fields.number("epoch")?);
         let scale = TimeScale::new(fields.number("scale")?)
             .ok_or_else(|| bad("scale must be a finite number from 0 to 1000"))?;
+        let human = |fields: &mut Fields, color| {
+            let lang = fields.text("lang")?;
+            Lang::parse(lang)
+                .map(|lang| Format::Human { color, lang })
+                .ok_or_else(|| bad(format!("unknown language `{lang}`")))
+        };
         let format = match fields.text("out")? {
             "json" => Format::Json,
-            "text" => Format::Human { color: false },
-            "color" => Format::Human { color: true },
+            "text" => human(&mut fields, false)?,
+            "color" => human(&mut fields, true)?,
             other => return Err(bad(format!("unknown output `{other}`"))),
+        };
+        let timeline = match fields.optional("timeline") {
+            Some(_) => Some(fields.number::<RawFd>("timeline").and_then(|fd| {
+                (fd > 2)
+                    .then_some(fd)
+                    .ok_or_else(|| bad("timeline must be a descriptor above 2"))
+            })?),
+            None => None,
         };
         let role = match tag.to_str() {
             Some("spawn") => Role::Spawn,
@@ -211,6 +240,7 @@ impl ChildSpec {
             scale,
             format,
             role,
+            timeline,
         })
     }
 }
@@ -243,6 +273,11 @@ impl<'a> Fields<'a> {
             .ok_or_else(|| bad(format!("missing `{key}=`")))?;
         pair.2 = true;
         Ok(pair.1)
+    }
+
+    /// The value of a key that may be left out.
+    fn optional(&mut self, key: &str) -> Option<&'a [u8]> {
+        self.bytes(key).ok()
     }
 
     fn text(&mut self, key: &str) -> Result<&'a str, DecodeError> {
@@ -311,6 +346,10 @@ pub fn run(spec: ChildSpec) -> i32 {
     // parent. See `sys` for why each is needed.
     let setup = sys::reset_child_signals().and_then(|()| sys::die_with_parent(spec.parent));
     let result = setup.and_then(|()| {
+        // With --timeline, every event also goes into the run's shared record.
+        if let Some(fd) = spec.timeline {
+            timeline::adopt(fd)?;
+        }
         let out = Out::new(spec.format, spec.clock, spec.name.clone());
         run_role(&out, &spec)
     });
@@ -352,8 +391,12 @@ mod tests {
             parent: Pid::from_raw(4241),
             clock: Clock::from_epoch_ns(123_456_789),
             scale: TimeScale::new(0.05).unwrap(),
-            format: Format::Human { color: true },
+            format: Format::Human {
+                color: true,
+                lang: Lang::Zh,
+            },
             role,
+            timeline: None,
         }
     }
 
@@ -381,6 +424,67 @@ mod tests {
             let s = spec(role);
             assert_eq!(ChildSpec::decode(&s.to_args()).unwrap(), s);
         }
+    }
+
+    #[test]
+    fn language_and_timeline_round_trip() {
+        let formats = [
+            Format::Json,
+            Format::Human {
+                color: false,
+                lang: Lang::En,
+            },
+            Format::Human {
+                color: true,
+                lang: Lang::Zh,
+            },
+        ];
+        for format in formats {
+            for timeline in [None, Some(7)] {
+                let s = ChildSpec {
+                    format,
+                    timeline,
+                    ..spec(Role::Join { secs: 1 })
+                };
+                let args = s.to_args();
+                assert_eq!(ChildSpec::decode(&args).unwrap(), s, "{args:?}");
+                let has = |k: &str| args.iter().any(|a| a.as_bytes().starts_with(k.as_bytes()));
+                assert_eq!(has("lang="), format != Format::Json);
+                assert_eq!(has("timeline="), timeline.is_some());
+            }
+        }
+        let s = spec(Role::Spawn);
+        let args: Vec<String> = s
+            .to_args()
+            .iter()
+            .map(|a| a.to_string_lossy().into())
+            .collect();
+        assert!(args.contains(&"lang=zh".to_string()), "{args:?}");
+    }
+
+    #[test]
+    fn language_and_timeline_are_checked() {
+        let base = [
+            "--child", "spawn", "name=x", "parent=1", "epoch=0", "scale=1",
+        ];
+        let with = |extra: &[&str]| {
+            let mut v: Vec<&str> = base.to_vec();
+            v.extend_from_slice(extra);
+            decode(&v)
+        };
+        assert!(with(&["out=text", "lang=en"]).is_ok());
+        assert!(
+            with(&["out=text"]).is_err(),
+            "human output needs a language"
+        );
+        assert!(with(&["out=text", "lang=fr"]).is_err());
+        assert!(
+            with(&["out=json", "lang=en"]).is_err(),
+            "JSON has no language"
+        );
+        assert!(with(&["out=json", "timeline=9"]).is_ok());
+        assert!(with(&["out=json", "timeline=2"]).is_err());
+        assert!(with(&["out=json", "timeline=x"]).is_err());
     }
 
     #[test]
@@ -430,7 +534,7 @@ mod tests {
             (
                 prop::sample::select(vec![
                     "name", "parent", "epoch", "scale", "out", "sleep", "value", "pipe", "ticks",
-                    "data", "lock",
+                    "data", "lock", "lang", "timeline",
                 ]),
                 proptest::collection::vec(any::<u8>(), 0..24),
             )
@@ -476,8 +580,13 @@ mod tests {
                 parent: Pid::from_raw(parent),
                 clock: Clock::from_epoch_ns(epoch),
                 scale: TimeScale::new(scale).unwrap(),
-                format: Format::Json,
+                format: match which % 3 {
+                    0 => Format::Json,
+                    1 => Format::Human { color: false, lang: Lang::En },
+                    _ => Format::Human { color: true, lang: Lang::Zh },
+                },
                 role,
+                timeline: (epoch % 2 == 0).then_some(3 + (epoch % 1000) as RawFd),
             };
             prop_assert_eq!(ChildSpec::decode(&spec.to_args()).unwrap(), spec);
         }

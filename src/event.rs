@@ -18,8 +18,10 @@ use nix::unistd::Pid;
 
 use crate::cli::{JoinMode, Method};
 use crate::error::OutputClosed;
+use crate::messages::Lang;
 use crate::render;
 use crate::time::Clock;
+use crate::timeline;
 
 /// The most a line may take to stay atomic on a pipe (`PIPE_BUF`, pipe(7)).
 pub const MAX_LINE: usize = 4096;
@@ -228,11 +230,11 @@ pub enum Summary {
     },
 }
 
-/// How lines are written: JSON Lines, or human text with or without colour.
+/// How lines are written: JSON Lines, or human text with or without colour, in a language.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Json,
-    Human { color: bool },
+    Human { color: bool, lang: Lang },
 }
 
 /// What goes in front of every line: when, and which process wrote it.
@@ -284,6 +286,15 @@ impl Out {
             name: &self.name,
         };
         let line = render::line(self.format, &header, event);
+        // With --timeline, the same event also goes, as JSON, into the run's shared record.
+        if timeline::recording() {
+            match self.format {
+                Format::Json => timeline::record(&line),
+                Format::Human { .. } => {
+                    timeline::record(&render::line(Format::Json, &header, event))
+                }
+            }
+        }
         write_line(std::io::stdout().as_fd(), &line)
     }
 }

@@ -11,6 +11,7 @@ mod error;
 mod event;
 #[allow(dead_code)]
 mod lock;
+mod manual;
 mod messages;
 mod render;
 mod scenario;
@@ -18,8 +19,8 @@ mod supervisor;
 mod sys;
 mod ticketfile;
 mod time;
-
-use clap::Parser;
+mod timeline;
+mod tour;
 
 fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
@@ -27,7 +28,7 @@ fn main() {
         std::process::exit(child::main(&args));
     }
 
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     let code = match scenario::run(&cli) {
         Ok(()) => 0,
         Err(err) => {

@@ -6,13 +6,13 @@
 use serde_json::{Map, Value};
 
 use crate::event::{Ended, Event, Format, Header, Summary, MAX_LINE};
-use crate::messages;
+use crate::messages::Lang;
 
 /// The bytes of one line, newline included.
 pub fn line(format: Format, header: &Header, event: &Event) -> Vec<u8> {
     let mut line = match format {
         Format::Json => json_line(header, event),
-        Format::Human { color } => human_line(header, event, color),
+        Format::Human { color, lang } => human_line(header, event, color, lang),
     };
     // A line must fit in one atomic write. Only a pathological value (a path of thousands of
     // bytes) could make a human line longer; cut it rather than let it tear.
@@ -183,7 +183,7 @@ const PALETTE: [&str; 6] = [
 ];
 
 /// A stable colour per process name, so one process's lines are easy to follow.
-fn name_color(name: &str) -> &'static str {
+pub(crate) fn name_color(name: &str) -> &'static str {
     if name == "main" {
         return BOLD;
     }
@@ -195,8 +195,8 @@ fn name_color(name: &str) -> &'static str {
     PALETTE[n % PALETTE.len()]
 }
 
-fn human_line(h: &Header, event: &Event, color: bool) -> Vec<u8> {
-    let text = messages::en::message(h, event);
+fn human_line(h: &Header, event: &Event, color: bool, lang: Lang) -> Vec<u8> {
+    let text = lang.words().event(h, event);
     let time = format!("{:>8.3}s", h.t_ms / 1000.0);
     let line = if color {
         let accent = match event {
@@ -259,14 +259,24 @@ mod tests {
     #[test]
     fn human_lines_name_their_process_and_fit_one_write() {
         let text = String::from_utf8(line(
-            Format::Human { color: false },
+            Format::Human {
+                color: false,
+                lang: Lang::En,
+            },
             &header(),
             &Event::Over,
         ))
         .unwrap();
         assert!(text.contains("Process-1") && text.contains("42"), "{text}");
         assert!(!text.contains('\x1b'));
-        let colored = line(Format::Human { color: true }, &header(), &Event::Over);
+        let colored = line(
+            Format::Human {
+                color: true,
+                lang: Lang::En,
+            },
+            &header(),
+            &Event::Over,
+        );
         assert!(colored.contains(&0x1b));
     }
 

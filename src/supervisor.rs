@@ -81,6 +81,7 @@ impl<'o> Supervisor<'o> {
             scale: self.scale,
             format: self.out.format(),
             role,
+            timeline: crate::timeline::inherited(),
         };
         let started = match method {
             Method::Exec => spec.command().spawn().map(|c| Pid::from_raw(c.id() as i32)),

@@ -1,8 +1,9 @@
 //! English. Children of `spawn` and `join` say `Process-1 is running` / `is over`, as the
-//! tutorial's examples do.
+//! tutorial's examples do. Nothing here is in any other script: English output has no CJK.
 
 use crate::cli::{JoinMode, Method};
-use crate::event::{Ended, Event, Header, Summary};
+use crate::event::{Ended, Event, Header, Scenario, Summary};
+use crate::messages::{ChartWords, Words};
 use crate::scenario::tickets::{EXIT_BOUGHT, EXIT_SOLD_OUT};
 
 /// Seconds for a reader, from milliseconds.
@@ -48,15 +49,15 @@ pub fn message(h: &Header, event: &Event) -> String {
         Event::Over => format!("{me} is over: pid {}, parent pid {}", h.pid, h.ppid),
         Event::MainDone { elapsed_ms, mode } => match mode {
             JoinMode::Parallel => format!(
-                "主 (main): joined every child after {}: the longest sleep, not the sum",
+                "main: joined every child after {}: the longest sleep, not the sum",
                 secs(*elapsed_ms)
             ),
             JoinMode::Sequential => format!(
-                "主 (main): started and joined one child at a time: {}, the sum of the sleeps",
+                "main: started and joined one child at a time: {}, the sum of the sleeps",
                 secs(*elapsed_ms)
             ),
             JoinMode::NoJoin => format!(
-                "主 (main): did not join, so it got here after {}",
+                "main: did not join, so it got here after {}",
                 secs(*elapsed_ms)
             ),
         },
@@ -182,5 +183,147 @@ fn summary(s: &Summary) -> String {
                 (true, true) => format!("{base}: OVERSOLD by {extra} with the lock on: a bug"),
             }
         }
+    }
+}
+
+/// `procdemo spawn --help` and `--explain`.
+pub const EXPLAIN_SPAWN: &str = "spawn: a parent starts a child and does not wait for it. \
+    Watch the order of the lines: the main prints its own pid and goes on at once, while \
+    Process-1 is still running on its own, and `is over` comes about 3 s later. The child's \
+    parent pid is the main's pid. The main does not wait to do its work, but before it exits \
+    it still reaps every child with waitpid(2), so none is left a zombie or an orphan.";
+
+/// `procdemo join --help` and `--explain`.
+pub const EXPLAIN_JOIN: &str = "join: three children sleep 0, 1 and 2 s, and the main waits \
+    for each one with join (waitpid(2)). All of them are started before the first join, so \
+    they sleep at the same time: the main's last line comes after about 2 s, the longest \
+    sleep, not 3 s, the sum. With --sequential each child is started only after the previous \
+    one was joined, and the times add up. Add --timeline to see the rows overlap, or line up.";
+
+/// `procdemo isolate --help` and `--explain`.
+pub const EXPLAIN_ISOLATE: &str = "isolate: a global money = 100. The child sets it to \
+    99999999 and shows it; after join the main reads its own money: still 100, because every \
+    process has its own memory. With --method fork both show the same address for money, yet \
+    hold different values there (copy-on-write). Then the child sends its value through a \
+    pipe: processes cannot see each other's variables, but they can talk through the kernel.";
+
+/// `procdemo daemon --help` and `--explain`.
+pub const EXPLAIN_DAEMON: &str = "daemon: the child says it is alive every 3 s, forever, while \
+    the main prints ten lines 0.1 s apart and ends. Watch how the child ends: it is a daemon, \
+    so the main ends it with SIGTERM as soon as the main is done (and the kernel would end it \
+    even if the main were killed with SIGKILL). With --no-daemon the child is an ordinary \
+    child: it says it is alive three times, and the main waits for it.";
+
+/// `procdemo tickets --help` and `--explain`.
+pub const EXPLAIN_TICKETS: &str = "tickets: buyer processes share one ticket file. Each one \
+    first searches (reads the count without the lock), then buys under an exclusive flock(2): \
+    read, sleep 1 s, take a ticket if any is left, write, release. Watch the lock pass from one \
+    buyer to the next, and only as many buyers succeed as there were tickets. With --no-lock \
+    they all read the same count before anyone writes it back, and more tickets are sold than \
+    there were.";
+
+/// English.
+pub struct English;
+
+static CHART: ChartWords = ChartWords {
+    started: "started",
+    running: "running",
+    waiting: "waiting for the lock",
+    holding: "holding the lock",
+    racing: "read to write, unlocked",
+    ended: "ended",
+    killed: "killed by a signal",
+    main_done: "done",
+    bought: "bought",
+    sold_out: "sold out",
+    unknown: "?",
+};
+
+impl Words for English {
+    fn event(&self, h: &Header, event: &Event) -> String {
+        message(h, event)
+    }
+
+    fn explain(&self, scenario: Scenario) -> &'static str {
+        match scenario {
+            Scenario::Spawn => EXPLAIN_SPAWN,
+            Scenario::Join => EXPLAIN_JOIN,
+            Scenario::Isolate => EXPLAIN_ISOLATE,
+            Scenario::Daemon => EXPLAIN_DAEMON,
+            Scenario::Tickets => EXPLAIN_TICKETS,
+        }
+    }
+
+    fn showed(&self, scenario: Scenario) -> &'static str {
+        match scenario {
+            Scenario::Spawn => {
+                "What it showed: start() returns at once, parent and child run at the same \
+                 time, and the parent still reaps its child before it exits."
+            }
+            Scenario::Join => {
+                "What it showed: children started together run together, so join waited about \
+                 as long as the longest child, not the sum of them all."
+            }
+            Scenario::Isolate => {
+                "What it showed: a child's memory is its own; the main's money stayed 100, and \
+                 only the pipe carried the child's value across."
+            }
+            Scenario::Daemon => {
+                "What it showed: a daemon child does not outlive its main; it was ended by a \
+                 signal as soon as the main was done."
+            }
+            Scenario::Tickets => {
+                "What it showed: the lock made the buyers take turns, so no ticket was sold \
+                 twice; run `procdemo tickets --tickets 1 --no-lock` to see the race it prevents."
+            }
+        }
+    }
+
+    fn tour_intro(&self, scale: f64) -> String {
+        format!(
+            "procdemo tour: the five examples of the multiprocessing tutorial, each with real \
+             processes, real pids and real system calls. Every sleep is multiplied by {scale}, \
+             so the whole tour takes a few seconds. Each part says what to watch for, runs, and \
+             sums up what it showed. Every line names its process: time, name, pid."
+        )
+    }
+
+    fn tour_heading(&self, n: usize, of: usize, scenario: Scenario) -> String {
+        format!("── {n}/{of} {} ──", scenario.as_str())
+    }
+
+    fn tour_outro(&self) -> &'static str {
+        "That was the tour. Each scenario has more to try: `procdemo <scenario> --help` lists \
+         its options and examples, and --timeline draws every process on one time axis."
+    }
+
+    fn chart_title(&self, scenario: &str, span_ms: f64, column_ms: f64) -> String {
+        format!(
+            "timeline of {scenario}: {} s in all, one column = {} ms",
+            trim_number(span_ms / 1000.0, 3),
+            trim_number(column_ms, 1)
+        )
+    }
+
+    fn chart_exit(&self, code: i32) -> String {
+        format!("exit {code}")
+    }
+
+    fn chart_more(&self, rows: usize) -> String {
+        format!("… and {rows} more process(es), not drawn")
+    }
+
+    fn chart(&self) -> &'static ChartWords {
+        &CHART
+    }
+}
+
+/// A number with at most `decimals` decimals, without trailing zeros.
+pub(crate) fn trim_number(x: f64, decimals: usize) -> String {
+    let s = format!("{x:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
     }
 }

@@ -9,6 +9,7 @@ mod harness;
 mod faults;
 mod foundation;
 mod isolate_daemon;
+mod teach;
 mod tickets;
 
 use libtest_mimic::{Arguments, Trial};
@@ -34,6 +35,7 @@ fn main() {
         isolate_daemon::tests(),
         tickets::tests(),
         faults::tests(),
+        teach::tests(),
     ]
     .into_iter()
     .flatten()
