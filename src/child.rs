@@ -355,7 +355,9 @@ pub fn run(spec: ChildSpec) -> i32 {
     });
     match result {
         Ok(code) => code,
-        Err(e) if crate::error::exit_code(&e) == 0 => 0, // stdout closed: end quietly
+        // Stdout closed: end quietly, with the status a shell shows for death by SIGPIPE
+        // (never 0, which a buyer uses to say "bought").
+        Err(e) if crate::error::exit_code(&e) == 0 => 128 + nix::libc::SIGPIPE,
         Err(e) => {
             let _ = crate::event::write_line(
                 std::io::stderr(),

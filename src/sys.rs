@@ -70,6 +70,14 @@ pub fn exit_now(code: i32) -> ! {
     unsafe { nix::libc::_exit(code) }
 }
 
+/// Ignore SIGPIPE, so that writing to a closed pipe fails with EPIPE instead of killing us
+/// (signal(7)): the main then stops its children and reaps them before it exits. The standard
+/// library's start-up does this for ordinary programs; procdemo's `main` starts without it.
+pub fn ignore_sigpipe() {
+    // SAFETY: SIG_IGN installs no handler code; called first thing in main, single-threaded.
+    let _ = unsafe { signal::signal(Signal::SIGPIPE, SigHandler::SigIgn) };
+}
+
 /// Put a new child's signal state back to the defaults a fresh program expects.
 ///
 /// Signal dispositions set to "ignore" and the blocked mask survive both fork(2) and
