@@ -265,6 +265,14 @@ impl Out {
         }
     }
 
+    /// The main process's voice, started with its `start` event: the first line of every run,
+    /// the tutorial's `print('父进程:', os.getpid())`.
+    pub fn main(format: Format, scenario: Scenario) -> Result<Out> {
+        let out = Out::new(format, Clock::start(), "main");
+        out.emit(&Event::Start { scenario })?;
+        Ok(out)
+    }
+
     pub fn format(&self) -> Format {
         self.format
     }

@@ -19,7 +19,7 @@ use crate::child::Role;
 use crate::cli::{DaemonArgs, Global, Method};
 use crate::event::{Ended, Event, Out, Scenario, Summary};
 use crate::supervisor::Supervisor;
-use crate::time::{Clock, TimeScale};
+use crate::time::TimeScale;
 
 /// Seconds between the child's "alive" lines.
 const CHILD_PERIOD: f64 = 3.0;
@@ -29,10 +29,7 @@ const MAIN_PERIOD: f64 = 0.1;
 const ORDINARY_TICKS: u64 = 3;
 
 pub fn run(g: &Global, args: &DaemonArgs) -> Result<()> {
-    let out = Out::new(g.format(), Clock::start(), "main");
-    out.emit(&Event::Start {
-        scenario: Scenario::Daemon,
-    })?;
+    let out = Out::main(g.format(), Scenario::Daemon)?;
     let mut children = Supervisor::new(&out, g.time_scale)?;
     let daemon = !args.no_daemon;
     let ticks = (!daemon).then_some(ORDINARY_TICKS);

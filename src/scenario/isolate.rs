@@ -23,7 +23,6 @@ use crate::cli::{Global, IsolateArgs};
 use crate::event::{Event, Out, Scenario, Summary};
 use crate::supervisor::Supervisor;
 use crate::sys;
-use crate::time::Clock;
 
 /// The tutorial's `money = 100`: one global in this program's data segment.
 static MONEY: AtomicI64 = AtomicI64::new(100);
@@ -33,10 +32,7 @@ fn money_address() -> usize {
 }
 
 pub fn run(g: &Global, args: &IsolateArgs) -> Result<()> {
-    let out = Out::new(g.format(), Clock::start(), "main");
-    out.emit(&Event::Start {
-        scenario: Scenario::Isolate,
-    })?;
+    let out = Out::main(g.format(), Scenario::Isolate)?;
     let mut children = Supervisor::new(&out, g.time_scale)?;
 
     // The pipe the child will answer through. Both ends are close-on-exec; the write end is

@@ -16,13 +16,10 @@ use crate::child::Role;
 use crate::cli::{Global, JoinArgs, JoinMode, Method};
 use crate::event::{Event, Out, Scenario, Summary};
 use crate::supervisor::Supervisor;
-use crate::time::{Clock, TimeScale};
+use crate::time::TimeScale;
 
 pub fn run(g: &Global, args: &JoinArgs) -> Result<()> {
-    let out = Out::new(g.format(), Clock::start(), "main");
-    out.emit(&Event::Start {
-        scenario: Scenario::Join,
-    })?;
+    let out = Out::main(g.format(), Scenario::Join)?;
     let mut children = Supervisor::new(&out, g.time_scale)?;
     let mode = args.mode();
     let started = Instant::now();

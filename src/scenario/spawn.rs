@@ -19,17 +19,14 @@ use crate::child::Role;
 use crate::cli::{Global, SpawnArgs};
 use crate::event::{Event, Out, Scenario, Summary};
 use crate::supervisor::Supervisor;
-use crate::time::{Clock, TimeScale};
+use crate::time::TimeScale;
 
 /// How long each child sleeps between `is running` and `is over`, in the tutorial's seconds.
 const CHILD_SLEEP: f64 = 3.0;
 
 pub fn run(g: &Global, args: &SpawnArgs) -> Result<()> {
-    let out = Out::new(g.format(), Clock::start(), "main");
     // The parent's pid and ppid: the tutorial's `print('父进程:', os.getpid())`.
-    out.emit(&Event::Start {
-        scenario: Scenario::Spawn,
-    })?;
+    let out = Out::main(g.format(), Scenario::Spawn)?;
     let mut children = Supervisor::new(&out, g.time_scale)?;
 
     // p.start(), count times. Each call returns as soon as the child exists.

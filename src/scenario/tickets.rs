@@ -30,7 +30,7 @@ use crate::event::{Ended, Event, Out, Scenario, Summary};
 use crate::lock;
 use crate::supervisor::Supervisor;
 use crate::ticketfile::{self, Tickets};
-use crate::time::{Clock, TimeScale};
+use crate::time::TimeScale;
 
 /// A buyer's exit status when it bought a ticket: plain success.
 pub const EXIT_BOUGHT: i32 = 0;
@@ -42,10 +42,7 @@ pub const EXIT_SOLD_OUT: i32 = 3;
 const BUY_SECONDS: f64 = 1.0;
 
 pub fn run(g: &Global, args: &TicketsArgs) -> Result<()> {
-    let out = Out::new(g.format(), Clock::start(), "main");
-    out.emit(&Event::Start {
-        scenario: Scenario::Tickets,
-    })?;
+    let out = Out::main(g.format(), Scenario::Tickets)?;
     let data = args.data.as_path();
     let with_lock = !args.no_lock;
 

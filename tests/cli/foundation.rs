@@ -29,6 +29,7 @@ pub fn tests() -> Vec<libtest_mimic::Trial> {
         sigint_to_the_group_stops_and_reaps,
         closed_stdout_ends_the_run_quietly,
         lines_of_many_processes_never_tear,
+        join_ten_thousand_children,
     ]
 }
 
@@ -454,4 +455,16 @@ fn lines_of_many_processes_never_tear() {
     let starts = events.iter().filter(|e| e["event"] == "start").count();
     let overs = events.iter().filter(|e| e["event"] == "over").count();
     assert_eq!((starts, overs), (201, 200));
+}
+
+fn join_ten_thousand_children() {
+    // The contract's largest count: every child started, reported and reaped, none left.
+    let out = procdemo(["--json", "--time-scale", "0", "join", "--count", "10000"]).run();
+    out.expect_code(0);
+    let exits = out.events_of("exit");
+    assert_eq!(exits.len(), 10_000);
+    assert!(exits.iter().all(|e| e["code"] == 0));
+    let pids: HashSet<i64> = exits.iter().map(|e| e["child"].as_i64().unwrap()).collect();
+    assert_eq!(pids.len(), 10_000, "a pid reported twice");
+    assert_eq!(out.summary()["children"], 10_000);
 }
