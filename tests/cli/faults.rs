@@ -215,15 +215,8 @@ fn copy_of_the_binary(dir: &std::path::Path) -> String {
 
 /// How many processes the user `nobody` (uid 65534) already has: RLIMIT_NPROC counts them all.
 fn processes_of_nobody() -> usize {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_str()
-                .is_some_and(|n| n.parse::<u32>().is_ok())
-        })
-        .filter_map(|e| std::fs::read_to_string(e.path().join("status")).ok())
+    harness::proc_pids()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
         .filter(|status| {
             status
                 .lines()

@@ -30,18 +30,20 @@ pub const REAPER: &str = "__procdemo_reaper";
 /// find any process of its own still on the machine, however it got re-parented.
 pub const SUITE_MARK: &str = "PROCDEMO_TEST_SUITE";
 
+/// Every pid on the machine, from the numbered directories of /proc.
+pub fn proc_pids() -> impl Iterator<Item = i32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
+}
+
 /// Processes of this test suite still alive anywhere on the machine: (pid, command line).
 pub fn suite_leftovers() -> Vec<(i32, String)> {
     let mark = format!("{SUITE_MARK}={}", std::process::id());
     let mut left = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
-            continue;
-        };
+    for pid in proc_pids() {
         let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
             continue;
         };
@@ -483,17 +485,7 @@ fn stat_state(stat: &str) -> Option<char> {
 /// Our direct children, from /proc: (pid, state, command line).
 fn children_of(me: i32) -> Vec<(i32, char, String)> {
     let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
-            continue;
-        };
+    for pid in proc_pids() {
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
             continue;
         };
