@@ -5,8 +5,9 @@
 //! space. With `--method fork` the child starts as a copy of the parent (fork(2)): both print
 //! the same virtual address for `money`, yet hold different values there, because the kernel
 //! gave the child its own copy of the page the moment it wrote to it (copy-on-write). With
-//! `--method exec` the child is a fresh program (execve(2)), with its own `money = 100`,
-//! usually at another address (ASLR).
+//! `--method exec` the child is a fresh program (execve(2)) with its own `money = 100`; as
+//! procdemo is linked at a fixed address, it even sits at the same virtual address, in memory
+//! of its own.
 //!
 //! Isolated, but not deaf: the child writes its value into a pipe (pipe(2)) whose write end it
 //! inherited, and the parent reads it from the other end. That is how processes talk: through
