@@ -196,11 +196,7 @@ impl ChildSpec {
             other => return Err(bad(format!("unknown output `{other}`"))),
         };
         let timeline = match fields.optional("timeline") {
-            Some(_) => Some(fields.number::<RawFd>("timeline").and_then(|fd| {
-                (fd > 2)
-                    .then_some(fd)
-                    .ok_or_else(|| bad("timeline must be a descriptor above 2"))
-            })?),
+            Some(_) => Some(fields.descriptor("timeline")?),
             None => None,
         };
         let role = match tag.to_str() {
@@ -210,11 +206,7 @@ impl ChildSpec {
             },
             Some("isolate") => Role::Isolate {
                 value: fields.number("value")?,
-                pipe: fields.number::<RawFd>("pipe").and_then(|fd| {
-                    (fd > 2)
-                        .then_some(fd)
-                        .ok_or_else(|| bad("pipe must be a descriptor above 2"))
-                })?,
+                pipe: fields.descriptor("pipe")?,
             },
             Some("daemon") => Role::Daemon {
                 ticks: match fields.text("ticks")? {
@@ -288,6 +280,14 @@ impl<'a> Fields<'a> {
         let text = self.text(key)?;
         text.parse()
             .map_err(|_| bad(format!("`{key}={text}` is not a valid number")))
+    }
+
+    /// An inherited file descriptor: never one of the standard streams 0, 1 and 2.
+    fn descriptor(&mut self, key: &str) -> Result<RawFd, DecodeError> {
+        let fd: RawFd = self.number(key)?;
+        (fd > 2)
+            .then_some(fd)
+            .ok_or_else(|| bad(format!("{key} must be a descriptor above 2")))
     }
 
     fn finish(self) -> Result<(), DecodeError> {

@@ -283,8 +283,8 @@ impl Out {
 
     /// Write one event as one line on stdout.
     ///
-    /// Fails with [`OutputClosed`] when nobody reads stdout any more (`| head -1`): the Rust
-    /// runtime ignores SIGPIPE, so write(2) returns EPIPE instead of killing us.
+    /// Fails with [`OutputClosed`] when nobody reads stdout any more (`| head -1`): procdemo
+    /// ignores SIGPIPE (`sys::ignore_sigpipe`), so write(2) returns EPIPE instead of killing us.
     pub fn emit(&self, event: &Event) -> Result<()> {
         let header = Header {
             t_ms: self.clock.elapsed_ms(),

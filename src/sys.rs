@@ -81,8 +81,8 @@ pub fn ignore_sigpipe() {
 /// Put a new child's signal state back to the defaults a fresh program expects.
 ///
 /// Signal dispositions set to "ignore" and the blocked mask survive both fork(2) and
-/// execve(2) (signal(7)). A shell starts background jobs with SIGINT ignored, and the Rust
-/// runtime ignores SIGPIPE; the main process blocks SIGCHLD, SIGINT and SIGTERM to read them
+/// execve(2) (signal(7)). A shell starts background jobs with SIGINT ignored, procdemo
+/// itself ignores SIGPIPE ([`ignore_sigpipe`]), and the main process blocks SIGCHLD, SIGINT and SIGTERM to read them
 /// from a signalfd. A child must die of Ctrl-C, SIGTERM and a closed pipe like any program.
 pub fn reset_child_signals() -> Result<()> {
     for sig in [
