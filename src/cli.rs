@@ -1,5 +1,6 @@
-//! The command line, as the user types it (clap derive). The hidden `--child` entry point is
-//! not here: children are decoded by `child.rs` before clap ever runs.
+//! The command line, as the user types it (clap derive): the global options, one subcommand
+//! per lesson (from the registry, `lesson::Command`), and the tour. The hidden `--child` entry
+//! point is not here: children are decoded by `child.rs` before clap ever runs.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -8,8 +9,9 @@ use clap::error::ErrorKind;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-use crate::event::{Format, Scenario};
-use crate::messages::{en, Lang};
+use crate::event::{Format, Lang};
+use crate::lesson::{self, Options};
+use crate::sink::Settings;
 use crate::time::{parse_scale, TimeScale};
 
 #[derive(Parser, Debug)]
@@ -27,7 +29,7 @@ pub struct Cli {
     pub global: Global,
 
     #[command(subcommand)]
-    pub scenario: Command,
+    pub command: Command,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -87,6 +89,20 @@ impl Global {
         self.color_for(std::io::stderr().is_terminal())
     }
 
+    /// Everything a lesson's run needs, resolved once.
+    pub fn options(&self) -> Options {
+        Options {
+            settings: Settings {
+                format: self.format(),
+                scale: self.time_scale,
+            },
+            lang: self.lang(),
+            explain: self.explain,
+            timeline: self.timeline,
+            chart_color: self.chart_color(),
+        }
+    }
+
     fn color_for(&self, terminal: bool) -> bool {
         match self.color {
             ColorChoice::Always => true,
@@ -106,7 +122,7 @@ pub fn parse() -> Cli {
     let matches = cmd.get_matches_mut();
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit());
     cli.global.time_scale_given = typed(&matches, "time_scale");
-    if cli.global.json && matches!(cli.scenario, Command::Tour) {
+    if cli.global.json && matches!(cli.command, Command::Tour) {
         cmd.error(
             ErrorKind::ArgumentConflict,
             "the tour is a guided text, it has no --json; run one scenario with --json instead",
@@ -131,21 +147,8 @@ pub enum ColorChoice {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Start children that run on their own: the parent does not wait (tutorial, part 1)
-    #[command(long_about = en::EXPLAIN_SPAWN, after_help = SPAWN_EXAMPLES)]
-    Spawn(SpawnArgs),
-    /// Start children and wait for each one with join: elapsed is the max, not the sum (part 2)
-    #[command(long_about = en::EXPLAIN_JOIN, after_help = JOIN_EXAMPLES)]
-    Join(JoinArgs),
-    /// A global variable changed in a child stays unchanged in the parent (part 3)
-    #[command(long_about = en::EXPLAIN_ISOLATE, after_help = ISOLATE_EXAMPLES)]
-    Isolate(IsolateArgs),
-    /// A daemon child is ended when the main process ends (part 4)
-    #[command(long_about = en::EXPLAIN_DAEMON, after_help = DAEMON_EXAMPLES)]
-    Daemon(DaemonArgs),
-    /// Buyers race for tickets in a shared file; an exclusive flock keeps the count right (part 5)
-    #[command(long_about = en::EXPLAIN_TICKETS, after_help = TICKETS_EXAMPLES)]
-    Tickets(TicketsArgs),
+    #[command(flatten)]
+    Lesson(lesson::Command),
     /// All five scenarios in turn, each explained before and summed up after
     #[command(
         long_about = "All five scenarios in turn: spawn, join, isolate, daemon, tickets. Each \
@@ -172,97 +175,19 @@ pub enum Command {
     },
 }
 
-impl Command {
-    /// The scenario this command runs, if it is one.
-    pub fn scenario(&self) -> Option<Scenario> {
-        match self {
-            Command::Spawn(_) => Some(Scenario::Spawn),
-            Command::Join(_) => Some(Scenario::Join),
-            Command::Isolate(_) => Some(Scenario::Isolate),
-            Command::Daemon(_) => Some(Scenario::Daemon),
-            Command::Tickets(_) => Some(Scenario::Tickets),
-            Command::Tour | Command::Completions { .. } | Command::Man { .. } => None,
-        }
-    }
-}
-
-const SPAWN_EXAMPLES: &str = "\
-Examples:
-  procdemo spawn                                      # one child, the tutorial's 3 s
-  procdemo --time-scale 0.1 spawn --count 3 --method fork
-  procdemo --lang zh --timeline spawn --count 2       # in Chinese, then the chart";
-
-const JOIN_EXAMPLES: &str = "\
-Examples:
-  procdemo join                                       # 3 children: about 2 s, not 3
-  procdemo --time-scale 0.1 join --count 3 --timeline # the rows overlap
-  procdemo --time-scale 0.1 join --count 3 --sequential --timeline  # one after another";
-
-const ISOLATE_EXAMPLES: &str = "\
-Examples:
-  procdemo isolate                                    # the child's money, the main's money
-  procdemo isolate --method fork                      # same address, two values
-  procdemo --json isolate --value 7                   # the events, as JSON Lines";
-
-const DAEMON_EXAMPLES: &str = "\
-Examples:
-  procdemo daemon                                     # the daemon dies with the main
-  procdemo --timeline daemon --ticks 5                # see when, and by which signal
-  procdemo --time-scale 0.1 daemon --no-daemon        # an ordinary child is waited for";
-
-const TICKETS_EXAMPLES: &str = "\
-Examples:
-  procdemo --time-scale 0.1 tickets --tickets 1       # 10 buyers, 1 ticket, 1 sale
-  procdemo --time-scale 0.1 tickets --tickets 1 --no-lock --timeline  # the oversell
-  procdemo --lang zh --time-scale 0.01 tickets --buyers 10 --tickets 1";
-
 const TOUR_EXAMPLES: &str = "\
 Examples:
   procdemo tour                                       # a few seconds, in your language
   procdemo --lang zh tour                             # 中文
   procdemo --time-scale 1 tour --timeline             # the tutorial's timings, with charts";
 
-/// How a child process is created.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    /// Re-execute procdemo itself (fork + execve, as posix_spawn does): a fresh program
-    Exec,
-    /// fork() only: the child is a copy of the parent's memory, without exec
-    Fork,
-}
-
-impl Method {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Exec => "exec",
-            Method::Fork => "fork",
-        }
-    }
-}
-
-/// How `join` waits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JoinMode {
-    Parallel,
-    Sequential,
-    NoJoin,
-}
-
-impl JoinMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JoinMode::Parallel => "parallel",
-            JoinMode::Sequential => "sequential",
-            JoinMode::NoJoin => "no-join",
-        }
-    }
-}
-
-fn count(s: &str) -> Result<usize, String> {
+/// A count option: 1 to 10000.
+pub fn count(s: &str) -> Result<usize, String> {
     bounded(s, 1, 10_000)
 }
 
-fn bounded(s: &str, lo: usize, hi: usize) -> Result<usize, String> {
+/// A whole number from `lo` to `hi`, for clap.
+pub fn bounded(s: &str, lo: usize, hi: usize) -> Result<usize, String> {
     let n: usize = s
         .parse()
         .map_err(|_| format!("`{s}` is not a whole number"))?;
@@ -271,88 +196,6 @@ fn bounded(s: &str, lo: usize, hi: usize) -> Result<usize, String> {
     } else {
         Err(format!("{n} is out of range ({lo} to {hi})"))
     }
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct SpawnArgs {
-    /// How many children to start
-    #[arg(long, value_name = "N", default_value = "1", value_parser = count)]
-    pub count: usize,
-
-    /// How to create each child
-    #[arg(long, value_enum, default_value = "exec")]
-    pub method: Method,
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct JoinArgs {
-    /// How many children; child i sleeps i seconds (0, 1, 2, ...)
-    #[arg(long, value_name = "N", default_value = "3", value_parser = count)]
-    pub count: usize,
-
-    /// Start and join one child at a time: elapsed becomes the sum
-    #[arg(long, conflicts_with = "no_join")]
-    pub sequential: bool,
-
-    /// Do not join: the main prints at once (it still reaps its children before it exits)
-    #[arg(long)]
-    pub no_join: bool,
-}
-
-impl JoinArgs {
-    pub fn mode(&self) -> JoinMode {
-        match (self.sequential, self.no_join) {
-            (true, _) => JoinMode::Sequential,
-            (_, true) => JoinMode::NoJoin,
-            _ => JoinMode::Parallel,
-        }
-    }
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct IsolateArgs {
-    /// How to create the child
-    #[arg(long, value_enum, default_value = "exec")]
-    pub method: Method,
-
-    /// The value the child stores in its `money`
-    #[arg(
-        long,
-        value_name = "N",
-        default_value = "99999999",
-        allow_negative_numbers = true
-    )]
-    pub value: i64,
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct DaemonArgs {
-    /// Make the child an ordinary child: it runs 3 ticks and the main waits for it
-    #[arg(long)]
-    pub no_daemon: bool,
-
-    /// How many lines the main prints, 0.1 s apart, before it ends
-    #[arg(long, value_name = "N", default_value = "10", value_parser = |s: &str| bounded(s, 0, 10_000))]
-    pub ticks: usize,
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct TicketsArgs {
-    /// How many buyer processes
-    #[arg(long, value_name = "N", default_value = "10", value_parser = count)]
-    pub buyers: usize,
-
-    /// First set the count in the file to N (under the lock)
-    #[arg(long, value_name = "N", value_parser = |s: &str| bounded(s, 0, 1_000_000).map(|n| n as u64))]
-    pub tickets: Option<u64>,
-
-    /// The ticket file; its lock is this path with `.lock` appended
-    #[arg(long, value_name = "PATH", default_value = "data.json")]
-    pub data: PathBuf,
-
-    /// Skip the lock, to see the race the lock prevents
-    #[arg(long)]
-    pub no_lock: bool,
 }
 
 #[cfg(test)]

@@ -1,11 +1,31 @@
-//! The ways a run can end other than success, as types `main` maps to exit codes.
+//! How a process of procdemo ends: every exit code in one table ([`code`]), and the errors
+//! that carry a meaning of their own.
 //!
-//! Scenarios return `anyhow::Result`; most errors are plain messages (exit 1). The few below
-//! carry a meaning of their own, and `main` finds them with `downcast_ref`.
+//! Lessons return `anyhow::Result`; most errors are plain messages (exit 1). The few types
+//! below mean something else, and `main` finds them with `downcast_ref`.
 
 use std::fmt;
 
 use nix::sys::signal::Signal;
+
+/// Every exit code procdemo uses, main and children alike.
+pub mod code {
+    /// The lesson ran. For a tickets buyer: it bought a ticket.
+    pub const SUCCESS: i32 = 0;
+    /// A runtime error, said in one line on stderr; or `tickets` oversold with the lock on.
+    pub const FAILURE: i32 = 1;
+    /// A usage error: clap's own, or a `--child` command line that does not decode.
+    pub const USAGE: i32 = 2;
+    /// A tickets buyer found no ticket left: an answer, not a failure.
+    pub const SOLD_OUT: i32 = 3;
+    /// A child whose stdout was closed ends as a shell shows death by SIGPIPE: 128 + 13.
+    pub const CLOSED_PIPE: i32 = signal(nix::libc::SIGPIPE);
+
+    /// Ended by signal `n` (after stopping and reaping its children): 128 + n.
+    pub const fn signal(n: i32) -> i32 {
+        128 + n
+    }
+}
 
 /// SIGINT or SIGTERM arrived; the children have been stopped and reaped. Exit 128 + n.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,11 +55,11 @@ impl std::error::Error for OutputClosed {}
 /// The exit code for an error, following the contract's table.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     if let Some(Stopped(sig)) = err.downcast_ref::<Stopped>() {
-        128 + *sig as i32
+        code::signal(*sig as i32)
     } else if err.downcast_ref::<OutputClosed>().is_some() {
-        0
+        code::SUCCESS
     } else {
-        1
+        code::FAILURE
     }
 }
 

@@ -1,233 +1,59 @@
-//! Events are data: every scenario reports what happens as an [`Event`], and [`Out`] turns it
-//! into one line, human or JSON, written with a single `write(2)`.
+//! Events are plain data: what a process of procdemo reports, and nothing more.
 //!
-//! Many processes share one stdout. write(2) on a pipe is atomic up to `PIPE_BUF` (4096 bytes
-//! on Linux, pipe(7)), and on a regular file the kernel serialises writers that share the
-//! file offset, so a line written in one call never has another process's bytes inside it.
-//! Buffered `println!` would split or merge lines at buffer boundaries; that is why no
-//! scenario prints directly.
+//! Every lesson declares its own `Event` enum and `Summary` struct in its module; the events
+//! every lesson shares (a process starts, a child is spawned, reaped, the run is stopped) are
+//! [`Common`] here. Whatever can be emitted implements [`Emit`]: its `event` name, its JSON
+//! fields, its sentence in each language, and what it means on the `--timeline` chart. The
+//! sink (`sink.rs`) turns an `Emit` into one line; this module depends on nothing above it.
 
 use std::fmt;
-use std::io::ErrorKind;
-use std::os::fd::AsFd;
 
-use anyhow::Result;
-use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::{Map, Value};
 
-use crate::cli::{JoinMode, Method};
-use crate::error::OutputClosed;
-use crate::messages::Lang;
-use crate::render;
-use crate::time::Clock;
-use crate::timeline;
-
-/// The most a line may take to stay atomic on a pipe (`PIPE_BUF`, pipe(7)).
-pub const MAX_LINE: usize = 4096;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scenario {
-    Spawn,
-    Join,
-    Isolate,
-    Daemon,
-    Tickets,
+/// The language of human output (`--lang`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    /// English
+    En,
+    /// Chinese, with the tutorial's own wording
+    Zh,
 }
 
-impl Scenario {
+impl Lang {
     pub fn as_str(self) -> &'static str {
         match self {
-            Scenario::Spawn => "spawn",
-            Scenario::Join => "join",
-            Scenario::Isolate => "isolate",
-            Scenario::Daemon => "daemon",
-            Scenario::Tickets => "tickets",
+            Lang::En => "en",
+            Lang::Zh => "zh",
         }
     }
-}
 
-/// How a child ended, as waitpid(2) reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Ended {
-    Code(i32),
-    Signal(Signal),
-}
-
-impl fmt::Display for Ended {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Ended::Code(c) => write!(f, "exit code {c}"),
-            Ended::Signal(s) => f.write_str(s.as_str()),
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "en" => Some(Lang::En),
+            "zh" => Some(Lang::Zh),
+            _ => None,
         }
     }
-}
 
-/// Everything a process of procdemo can report. The comment names who emits it.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Event {
-    /// Every process, first: the tutorial's `print(os.getpid(), os.getppid())`.
-    Start {
-        scenario: Scenario,
-    },
-    /// main: a child was created (`p.start()`).
-    Spawned {
-        child: Pid,
-        child_name: String,
-    },
-    /// main: a child was reaped by waitpid(2).
-    Exit {
-        child: Pid,
-        child_name: String,
-        ended: Ended,
-    },
-    /// main: SIGINT or SIGTERM arrived; the children still running are being stopped.
-    Stopping {
-        signal: Signal,
-        children: usize,
-    },
-    /// main, last line of every run.
-    Summary(Summary),
+    /// The default: the first of `LC_ALL`, `LC_MESSAGES`, `LANG` that is set and not empty
+    /// (the order of precedence of locale(7)) picks Chinese when it begins with `zh`.
+    pub fn from_env() -> Lang {
+        Self::from_locale(|k| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned()))
+    }
 
-    /// spawn: the main goes on without waiting for its children.
-    NotWaiting {
-        children: usize,
-    },
-    /// spawn, join: a child is done (`is over`).
-    Over,
-    /// join: the tutorial's `print('主')` and the elapsed time, after joining (or not).
-    MainDone {
-        elapsed_ms: f64,
-        mode: JoinMode,
-    },
-
-    /// isolate, child: it set its global `money`.
-    MoneySet {
-        value: i64,
-        address: usize,
-    },
-    /// isolate, child: it wrote its value into the pipe.
-    PipeSent {
-        value: i64,
-    },
-    /// isolate, main: after the join it reads its own `money`.
-    MoneyRead {
-        value: i64,
-        address: usize,
-    },
-    /// isolate, main: what came out of the pipe.
-    PipeReceived {
-        value: i64,
-    },
-
-    /// daemon, child: still alive (`总管正常活着`), tick number from 1.
-    Alive {
-        tick: u64,
-    },
-    /// daemon, main: one of its own lines (`皇帝jason寿正终寝`), from 1.
-    Tick {
-        tick: u64,
-        of: u64,
-    },
-    /// daemon, main: ending the daemon child because the main is done.
-    Terminating {
-        child: Pid,
-        child_name: String,
-        signal: Signal,
-    },
-
-    /// tickets, main: `--tickets N` set the count, under the lock, before any buyer started.
-    Reset {
-        tickets: u64,
-    },
-    /// tickets, main: temporary files left by killed writers were removed.
-    TempsCleaned {
-        count: usize,
-    },
-    /// tickets, buyer: read the file without the lock.
-    Search {
-        remaining: u64,
-    },
-    /// tickets, buyer: about to block in flock(2).
-    LockWait,
-    LockAcquired,
-    LockReleased,
-    /// tickets, buyer: decremented the count and wrote it back.
-    Bought {
-        remaining: u64,
-    },
-    /// tickets, buyer: the count it read under the lock was 0.
-    SoldOut,
-    /// tickets, main: the file has no ticket left before any buyer starts (and no
-    /// `--tickets N` was given): an earlier run sold them.
-    AlreadySoldOut {
-        data: std::path::PathBuf,
-    },
-}
-
-impl Event {
-    /// The `event` field of the JSON line.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Event::Start { .. } => "start",
-            Event::Spawned { .. } => "spawned",
-            Event::Exit { .. } => "exit",
-            Event::Stopping { .. } => "stopping",
-            Event::Summary(_) => "summary",
-            Event::NotWaiting { .. } => "not_waiting",
-            Event::Over => "over",
-            Event::MainDone { .. } => "main_done",
-            Event::MoneySet { .. } => "money_set",
-            Event::PipeSent { .. } => "pipe_sent",
-            Event::MoneyRead { .. } => "money_read",
-            Event::PipeReceived { .. } => "pipe_received",
-            Event::Alive { .. } => "alive",
-            Event::Tick { .. } => "tick",
-            Event::Terminating { .. } => "terminating",
-            Event::Reset { .. } => "reset",
-            Event::TempsCleaned { .. } => "temps_cleaned",
-            Event::Search { .. } => "search",
-            Event::LockWait => "lock_wait",
-            Event::LockAcquired => "lock_acquired",
-            Event::LockReleased => "lock_released",
-            Event::Bought { .. } => "bought",
-            Event::SoldOut => "sold_out",
-            Event::AlreadySoldOut { .. } => "already_sold_out",
+    fn from_locale(var: impl Fn(&str) -> Option<String>) -> Lang {
+        let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .into_iter()
+            .filter_map(var)
+            .find(|v| !v.is_empty());
+        match locale {
+            Some(l) if l.starts_with("zh") => Lang::Zh,
+            _ => Lang::En,
         }
     }
-}
-
-/// The last line of a run, one shape per scenario (see the contract's `summary` table).
-#[derive(Clone, Debug, PartialEq)]
-pub enum Summary {
-    Spawn {
-        children: usize,
-        method: Method,
-    },
-    Join {
-        children: usize,
-        elapsed_ms: f64,
-        mode: JoinMode,
-    },
-    Isolate {
-        method: Method,
-        parent_value: i64,
-        child_value: i64,
-        received: Option<i64>,
-    },
-    Daemon {
-        daemon: bool,
-        child_pid: Pid,
-        child_terminated_by: Option<Signal>,
-    },
-    Tickets {
-        buyers: usize,
-        initial: u64,
-        sold: u64,
-        remaining: u64,
-        oversold: bool,
-        lock: bool,
-    },
 }
 
 /// How lines are written: JSON Lines, or human text with or without colour, in a language.
@@ -246,85 +72,272 @@ pub struct Header<'a> {
     pub name: &'a str,
 }
 
-/// One process's voice: its name, the run's clock and the output format.
-#[derive(Clone, Debug)]
-pub struct Out {
-    format: Format,
-    clock: Clock,
-    pid: Pid,
-    name: String,
+/// How a child ended, as waitpid(2) reports it. In JSON: `"code": 0` or `"signal": "SIGTERM"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ended {
+    Code(i32),
+    Signal(#[serde(with = "signal_name")] Signal),
 }
 
-impl Out {
-    pub fn new(format: Format, clock: Clock, name: impl Into<String>) -> Out {
-        Out {
-            format,
-            clock,
-            pid: nix::unistd::getpid(),
-            name: name.into(),
+impl fmt::Display for Ended {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ended::Code(c) => write!(f, "exit code {c}"),
+            Ended::Signal(s) => f.write_str(s.as_str()),
         }
     }
+}
 
-    /// The main process's voice, started with its `start` event: the first line of every run,
-    /// the tutorial's `print('父进程:', os.getpid())`.
-    pub fn main(format: Format, scenario: Scenario) -> Result<Out> {
-        let out = Out::new(format, Clock::start(), "main");
-        out.emit(&Event::Start { scenario })?;
-        Ok(out)
+/// The events every lesson shares. The comment names who emits it.
+#[derive(Clone, Debug, PartialEq, Serialize, strum::IntoStaticStr, strum::VariantNames)]
+#[serde(untagged)]
+#[strum(serialize_all = "snake_case")]
+pub enum Common {
+    /// Every process, first: the tutorial's `print(os.getpid(), os.getppid())`.
+    Start { scenario: &'static str },
+    /// main: a child was created (`p.start()`).
+    Spawned {
+        #[serde(serialize_with = "pid")]
+        child: Pid,
+        child_name: String,
+    },
+    /// main: a child was reaped by waitpid(2).
+    Exit {
+        #[serde(serialize_with = "pid")]
+        child: Pid,
+        child_name: String,
+        #[serde(flatten)]
+        ended: Ended,
+    },
+    /// main: SIGINT or SIGTERM arrived; the children still running are being stopped.
+    Stopping {
+        #[serde(with = "signal_name")]
+        signal: Signal,
+        children: usize,
+    },
+}
+
+impl Common {
+    /// What the chart learns from it.
+    pub fn mark(&self) -> Option<Mark> {
+        match self {
+            Common::Start { .. } => None,
+            Common::Spawned { child, .. } => Some(Mark::Spawned {
+                child: child.as_raw(),
+            }),
+            Common::Exit { child, ended, .. } => Some(Mark::Reaped {
+                child: child.as_raw(),
+                ended: *ended,
+            }),
+            Common::Stopping { signal, .. } => Some(Mark::Stopping { signal: *signal }),
+        }
+    }
+}
+
+/// A stretch of a process's life that the `--timeline` chart (and the `--trace` file) draws
+/// with its own mark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Span {
+    /// Blocked in flock(2), waiting for the lock.
+    LockWait,
+    /// Holding the lock.
+    LockHold,
+    /// Between reading a shared value and writing it back, with no lock: the race window.
+    Unlocked,
+    /// Blocked on a queue: full for a producer, empty for a consumer.
+    QueueWait,
+    /// Exited, but not yet reaped by its parent: a zombie (drawn from the parent's marks).
+    Zombie,
+}
+
+/// How a child's row ends on the chart, when its lesson has more to say than an exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Bought,
+    SoldOut,
+}
+
+/// What one event means on the timeline. Typed, so that the chart never matches event names.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mark {
+    /// main: a child exists from now on.
+    Spawned { child: i32 },
+    /// main: a child has exited and is not reaped yet (seen with `waitid(WNOWAIT)`).
+    Exited { child: i32 },
+    /// main: a child was reaped, and how it ended.
+    Reaped { child: i32, ended: Ended },
+    /// main: stopping every child after SIGINT or SIGTERM.
+    Stopping {
+        #[serde(with = "signal_name")]
+        signal: Signal,
+    },
+    /// This process enters a stretch of the given kind, leaving the one it was in (a process
+    /// is in one marked stretch at a time: getting the lock ends the wait for it)…
+    Begin(Span),
+    /// …and leaves it, back to plain running.
+    End(Span),
+    /// This process's answer, shown at the end of its row.
+    Outcome(Outcome),
+}
+
+/// Colour a human line gets, beyond its process's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accent {
+    Plain,
+    /// Something ended by a signal, or a stop: yellow.
+    Warning,
+    /// The summary: bold green.
+    Summary,
+}
+
+/// Everything that can be emitted as one line.
+pub trait Emit {
+    /// The `event` field of the JSON line.
+    fn kind(&self) -> &'static str;
+    /// The fields after the common ones (`t_ms`, `pid`, `ppid`, `name`, `event`).
+    fn fields(&self) -> Map<String, Value>;
+    /// The sentence, in `lang`; the line's time, name and pid are added around it.
+    fn human(&self, h: &Header, lang: Lang) -> String;
+    /// What the timeline learns from it.
+    fn mark(&self) -> Option<Mark> {
+        None
+    }
+    fn accent(&self) -> Accent {
+        Accent::Plain
+    }
+}
+
+/// What a lesson's own events may add to their JSON and their sentences: a meaning on the
+/// timeline, a colour. Both default to nothing; a lesson writes `impl LessonEvent for Event {}`
+/// and overrides what it needs.
+pub trait LessonEvent {
+    fn mark(&self) -> Option<Mark> {
+        None
+    }
+    fn accent(&self) -> Accent {
+        Accent::Plain
+    }
+}
+
+/// The JSON object of a serialisable value, for [`Emit::fields`]: a struct or struct variant
+/// gives its fields, a unit variant none.
+pub fn fields_of(value: &impl Serialize) -> Map<String, Value> {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    }
+}
+
+// Serialisation helpers for field types that are not plain numbers or strings.
+
+/// A pid, as the number it is.
+pub fn pid<S: Serializer>(pid: &Pid, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_i32(pid.as_raw())
+}
+
+/// Milliseconds to the microsecond, without float noise such as 150.30000000000001.
+pub fn ms<S: Serializer>(ms: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((ms * 1000.0).round() / 1000.0)
+}
+
+/// An address in hexadecimal, as a string: `"0x5555deadbeef"`.
+pub fn hex<S: Serializer>(addr: &usize, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{addr:#x}"))
+}
+
+/// A path: its bytes where they are UTF-8, with U+FFFD where they are not.
+pub fn path<S: Serializer>(p: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&p.to_string_lossy())
+}
+
+/// A signal by its name, `"SIGTERM"`.
+pub mod signal_name {
+    use nix::sys::signal::Signal;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(sig: &Signal, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(sig.as_str())
     }
 
-    pub fn format(&self) -> Format {
-        self.format
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Signal, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse()
+            .map_err(|_| serde::de::Error::custom(format!("unknown signal {name}")))
     }
+}
 
-    pub fn clock(&self) -> Clock {
-        self.clock
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    /// Write one event as one line on stdout.
-    ///
-    /// Fails with [`OutputClosed`] when nobody reads stdout any more (`| head -1`): procdemo
-    /// ignores SIGPIPE (`sys::ignore_sigpipe`), so write(2) returns EPIPE instead of killing us.
-    pub fn emit(&self, event: &Event) -> Result<()> {
-        let header = Header {
-            t_ms: self.clock.elapsed_ms(),
-            pid: self.pid,
-            // Asked every time: if our parent dies, we are re-parented and this changes.
-            ppid: nix::unistd::getppid(),
-            name: &self.name,
+    #[test]
+    fn locale_picks_the_language() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == k)
+                    .map(|(_, v)| v.to_string())
+            }
         };
-        let line = render::line(self.format, &header, event);
-        // With --timeline, the same event also goes, as JSON, into the run's shared record.
-        if timeline::recording() {
-            match self.format {
-                Format::Json => timeline::record(&line),
-                Format::Human { .. } => {
-                    timeline::record(&render::line(Format::Json, &header, event))
-                }
-            }
-        }
-        write_line(std::io::stdout().as_fd(), &line)
+        assert_eq!(Lang::from_locale(env(&[])), Lang::En);
+        assert_eq!(Lang::from_locale(env(&[("LANG", "zh_CN.UTF-8")])), Lang::Zh);
+        assert_eq!(
+            Lang::from_locale(env(&[("LC_ALL", "C"), ("LANG", "zh_CN.UTF-8")])),
+            Lang::En
+        );
+        assert_eq!(
+            Lang::from_locale(env(&[("LC_ALL", ""), ("LC_MESSAGES", "zh_TW")])),
+            Lang::Zh
+        );
+        assert_eq!(
+            Lang::from_locale(env(&[("LC_MESSAGES", "en_US"), ("LANG", "zh_CN")])),
+            Lang::En
+        );
     }
-}
 
-/// One write(2) for the whole line. A short write can only happen to a line larger than
-/// `PIPE_BUF` or when a signal interrupts a blocked write; the rest is then written after it.
-pub fn write_line(fd: impl AsFd, line: &[u8]) -> Result<()> {
-    let fd = fd.as_fd();
-    let mut rest = line;
-    while !rest.is_empty() {
-        match nix::unistd::write(fd, rest) {
-            Ok(n) => rest = &rest[n..],
-            Err(Errno::EINTR) => continue,
-            Err(Errno::EPIPE) => return Err(OutputClosed.into()),
-            Err(e) => {
-                let e = std::io::Error::from(e);
-                if e.kind() == ErrorKind::BrokenPipe {
-                    return Err(OutputClosed.into());
-                }
-                return Err(anyhow::Error::new(e).context("writing to stdout"));
-            }
+    #[test]
+    fn common_events_serialise_as_the_contract_says() {
+        let exit = Common::Exit {
+            child: Pid::from_raw(43),
+            child_name: "buyer-0".into(),
+            ended: Ended::Signal(Signal::SIGKILL),
+        };
+        let m = fields_of(&exit);
+        assert_eq!(m["child"], 43);
+        assert_eq!(m["child_name"], "buyer-0");
+        assert_eq!(m["signal"], "SIGKILL");
+        assert!(m.get("code").is_none());
+        let exit = Common::Exit {
+            child: Pid::from_raw(43),
+            child_name: "P".into(),
+            ended: Ended::Code(3),
+        };
+        assert_eq!(fields_of(&exit)["code"], 3);
+        let kind: &'static str = (&exit).into();
+        assert_eq!(kind, "exit");
+    }
+
+    #[test]
+    fn marks_round_trip_through_json() {
+        for mark in [
+            Mark::Spawned { child: 7 },
+            Mark::Reaped {
+                child: 7,
+                ended: Ended::Signal(Signal::SIGTERM),
+            },
+            Mark::Stopping {
+                signal: Signal::SIGINT,
+            },
+            Mark::Begin(Span::LockWait),
+            Mark::Outcome(Outcome::SoldOut),
+        ] {
+            let text = serde_json::to_string(&mark).unwrap();
+            assert_eq!(serde_json::from_str::<Mark>(&text).unwrap(), mark, "{text}");
         }
     }
-    Ok(())
 }

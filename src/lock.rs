@@ -86,6 +86,7 @@ pub fn lock_exclusive(data: &Path) -> anyhow::Result<LockGuard> {
 
 /// Takes the exclusive lock for `data` if it is free right now
 /// (`LOCK_EX | LOCK_NB`); `Ok(None)` when someone else holds it.
+#[cfg(test)]
 pub fn try_lock_exclusive(data: &Path) -> anyhow::Result<Option<LockGuard>> {
     let file = open(data)?;
     match fs2::FileExt::try_lock_exclusive(&file) {

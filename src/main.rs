@@ -8,8 +8,9 @@
 //! `main` is the C entry point itself (`#![no_main]`): every child is a fresh execve of this
 //! binary, and the standard library's start-up code, which procdemo does not need, would cost
 //! each of them about a tenth of its start-up (it parses /proc/self/maps to place a stack
-//! guard and installs an alternate signal stack). The one thing of it procdemo relies on,
-//! SIGPIPE ignored, it does itself. Arguments still come from `std::env::args_os`, which the
+//! guard and installs an alternate signal stack). The two things of it procdemo relies on it
+//! does itself: SIGPIPE ignored, and descriptors 0, 1 and 2 open (on `/dev/null` if they were
+//! closed), so that no file procdemo opens can land on a standard stream's number. Arguments still come from `std::env::args_os`, which the
 //! standard library collects before `main` on Linux.
 
 // Unit tests (`cargo test`) keep the test harness's own entry point.
@@ -19,14 +20,15 @@ mod child;
 mod cli;
 mod error;
 mod event;
-#[allow(dead_code)]
+mod lesson;
 mod lock;
 mod manual;
 mod messages;
 mod render;
-mod scenario;
+mod sink;
 mod supervisor;
 mod sys;
+mod text;
 mod ticketfile;
 mod time;
 mod timeline;
@@ -46,20 +48,27 @@ pub extern "C" fn main(
 #[cfg_attr(test, allow(dead_code))]
 fn run() -> ! {
     sys::ignore_sigpipe();
+    sys::open_standard_streams();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if child::is_child(&args) {
-        std::process::exit(child::main(&args));
+        std::process::exit(lesson::child_main(&args[1..]));
     }
 
     let cli = cli::parse();
-    let code = match scenario::run(&cli) {
-        Ok(()) => 0,
+    let result = match &cli.command {
+        cli::Command::Lesson(command) => lesson::run(&cli.global.options(), command),
+        cli::Command::Tour => tour::run(&cli.global),
+        cli::Command::Completions { shell } => manual::completions(*shell),
+        cli::Command::Man { dir } => manual::man(dir.as_deref()),
+    };
+    let code = match result {
+        Ok(()) => error::code::SUCCESS,
         Err(err) => {
             let code = error::exit_code(&err);
             // Stopped by a signal or by a closed stdout: the events already told the story.
-            if code == 1 {
+            if code == error::code::FAILURE {
                 let line = format!("procdemo: error: {err:#}\n");
-                let _ = event::write_line(std::io::stderr(), line.as_bytes());
+                let _ = sink::write_line(std::io::stderr(), line.as_bytes());
             }
             code
         }

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::CommandFactory;
 
 use crate::cli::Cli;
-use crate::event::write_line;
+use crate::sink::write_line;
 
 /// `procdemo completions bash|zsh|fish|...`: the script, on stdout.
 pub fn completions(shell: clap_complete::Shell) -> Result<()> {

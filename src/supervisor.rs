@@ -18,16 +18,17 @@ use nix::poll::{ppoll, PollFd, PollFlags};
 use nix::sys::signal::{kill, SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::time::TimeSpec;
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use std::os::fd::AsFd;
 
-use crate::child::{ChildSpec, Role};
-use crate::cli::Method;
-use crate::error::{OutputClosed, Stopped};
-use crate::event::{Ended, Event, Out};
+use crate::child::{self, Method, Role, Spec};
+use crate::error::{code, OutputClosed, Stopped};
+use crate::event::{Common, Ended, Mark};
+use crate::sink::Out;
 use crate::sys;
 use crate::time::TimeScale;
+use crate::timeline::record;
 
 /// How long children get to end after SIGTERM before they are sent SIGKILL.
 pub const GRACE: Duration = Duration::from_secs(1);
@@ -45,6 +46,10 @@ pub struct Supervisor<'o> {
     /// Children reaped but not yet asked for by `join`, with how they ended.
     reaped: Vec<(Pid, Ended)>,
     started: usize,
+    /// The exit codes that mean a child did its job (0, unless the lesson says otherwise).
+    expected: Vec<i32>,
+    /// Children that exited with any other code: (name, pid, code).
+    failed: Vec<(String, Pid, i32)>,
 }
 
 impl<'o> Supervisor<'o> {
@@ -67,25 +72,53 @@ impl<'o> Supervisor<'o> {
             running: Vec::new(),
             reaped: Vec::new(),
             started: 0,
+            expected: vec![code::SUCCESS],
+            failed: Vec::new(),
         })
     }
 
+    /// The exit codes that mean a child did its job, when 0 is not the only one (a tickets
+    /// buyer answers "sold out" with its own code).
+    pub fn expect_codes(&mut self, codes: &[i32]) {
+        self.expected = codes.to_vec();
+    }
+
+    /// The end of a run that went well so far: every child that exited with a code it should
+    /// not have fails the run, by name. (A child killed by a signal is not a failure of its
+    /// own: its `exit` event already says who ended it.)
+    pub fn finish(&mut self) -> Result<()> {
+        self.join_all()?;
+        match self.failed.as_slice() {
+            [] => Ok(()),
+            [(name, pid, code)] => {
+                anyhow::bail!("{name} (pid {pid}) failed with exit code {code}; it said why above")
+            }
+            [(name, pid, code), rest @ ..] => anyhow::bail!(
+                "{} children failed, the first {name} (pid {pid}) with exit code {code}; \
+                 each said why above",
+                rest.len() + 1
+            ),
+        }
+    }
+
     /// Start a child named `name` doing `role`, by re-executing procdemo or by fork alone.
-    pub fn start(&mut self, name: String, role: Role, method: Method) -> Result<Pid> {
+    pub fn start<R: Role>(&mut self, name: String, role: R, method: Method) -> Result<Pid> {
         // A Ctrl-C during a long start loop should not wait for the loop to finish.
         self.poll(Some(Duration::ZERO))?;
-        let spec = ChildSpec {
+        let spec = Spec {
             name: name.clone(),
             parent: nix::unistd::getpid(),
             clock: self.out.clock(),
             scale: self.scale,
             format: self.out.format(),
-            role,
-            timeline: crate::timeline::inherited(),
+            timeline: record::inherited(),
         };
         let started = match method {
-            Method::Exec => spec.command().spawn().map(|c| Pid::from_raw(c.id() as i32)),
-            Method::Fork => sys::fork_child(|| crate::child::run(spec))
+            Method::Exec => spec
+                .command(&role)
+                .spawn()
+                .map(|c| Pid::from_raw(c.id() as i32)),
+            Method::Fork => sys::fork_child(|| child::run(spec, role))
                 .map_err(|e| std::io::Error::other(format!("{e:#}"))),
         };
         let pid = started.with_context(|| {
@@ -99,7 +132,7 @@ impl<'o> Supervisor<'o> {
             pid,
             name: name.clone(),
         });
-        self.out.emit(&Event::Spawned {
+        self.out.emit(&Common::Spawned {
             child: pid,
             child_name: name,
         })?;
@@ -145,20 +178,20 @@ impl<'o> Supervisor<'o> {
         }
     }
 
+    /// Is `pid` a child of this run that has not been reaped yet?
+    pub fn is_running(&self, pid: Pid) -> bool {
+        self.running.iter().any(|r| r.pid == pid)
+    }
+
     /// End a child: SIGTERM, up to `GRACE` to go, then SIGKILL; reap it and say how it ended.
     pub fn terminate(&mut self, pid: Pid) -> Result<Ended> {
-        if let Some(r) = self.running.iter().find(|r| r.pid == pid) {
-            self.out.emit(&Event::Terminating {
-                child: pid,
-                child_name: r.name.clone(),
-                signal: Signal::SIGTERM,
-            })?;
+        if self.is_running(pid) {
             // Only a pid we have not reaped yet is signalled: until waitpid collects it, the
             // kernel keeps the pid reserved for our child, even as a zombie, so it can never
             // belong to an unrelated process.
             let _ = kill(pid, Signal::SIGTERM);
             let deadline = Instant::now() + GRACE;
-            while self.running.iter().any(|r| r.pid == pid) {
+            while self.is_running(pid) {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     let _ = kill(pid, Signal::SIGKILL);
@@ -210,7 +243,7 @@ impl<'o> Supervisor<'o> {
     /// After Ctrl-C they usually have died of SIGINT already; SIGTERM to the main alone
     /// reaches only the main, so each child is sent SIGTERM by pid.
     fn stop_all(&mut self, sig: Signal) {
-        let _ = self.out.emit(&Event::Stopping {
+        let _ = self.out.emit(&Common::Stopping {
             signal: sig,
             children: self.running.len(),
         });
@@ -252,20 +285,52 @@ impl<'o> Supervisor<'o> {
     }
 
     /// Collect every child that has ended, without blocking, and report each one.
+    ///
+    /// A child that has exited is a zombie until it is reaped. With `--timeline` the moment
+    /// the main first sees it so is marked: `waitid(WNOWAIT)` reports an exited child and
+    /// leaves it waitable (wait(2)), then `waitpid` reaps it. The chart draws the stretch in
+    /// between, however brief.
     fn reap(&mut self) -> Result<()> {
-        while let Some((pid, ended)) = reap_one(Some(WaitPidFlag::WNOHANG)) {
+        loop {
+            if record::recording() {
+                match exited_unreaped() {
+                    Some(pid) => self.out.mark(Mark::Exited {
+                        child: pid.as_raw(),
+                    }),
+                    None => return Ok(()),
+                }
+            }
+            let Some((pid, ended)) = reap_one(Some(WaitPidFlag::WNOHANG)) else {
+                return Ok(());
+            };
             let Some(i) = self.running.iter().position(|r| r.pid == pid) else {
                 continue;
             };
             let child = self.running.remove(i);
+            if let Ended::Code(c) = ended {
+                if !self.expected.contains(&c) {
+                    self.failed.push((child.name.clone(), pid, c));
+                }
+            }
             self.reaped.push((pid, ended));
-            self.out.emit(&Event::Exit {
+            self.out.emit(&Common::Exit {
                 child: pid,
                 child_name: child.name,
                 ended,
             })?;
         }
-        Ok(())
+    }
+}
+
+/// A child that has exited and not been reaped yet, left as it is (`WNOWAIT`).
+fn exited_unreaped() -> Option<Pid> {
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    loop {
+        return match waitid(Id::All, flags) {
+            Ok(status) => status.pid(),
+            Err(Errno::EINTR) => continue,
+            Err(_) => None,
+        };
     }
 }
 

@@ -1,6 +1,6 @@
 //! The thin layer over the operating system: every `unsafe` block of procdemo lives here.
 //!
-//! Scenarios never call `fork(2)`, `signal(2)` or `prctl(2)` themselves; they call the safe
+//! Lessons never call `fork(2)`, `signal(2)` or `prctl(2)` themselves; they call the safe
 //! wrappers below, each of which states the condition that makes it sound. Keeping the list
 //! short makes it easy to audit: `fork` (only while single-threaded), resetting signal
 //! dispositions in a new child, `_exit`, and the Linux `prctl` calls that tie a child's life
@@ -76,6 +76,31 @@ pub fn exit_now(code: i32) -> ! {
 pub fn ignore_sigpipe() {
     // SAFETY: SIG_IGN installs no handler code; called first thing in main, single-threaded.
     let _ = unsafe { signal::signal(Signal::SIGPIPE, SigHandler::SigIgn) };
+}
+
+/// Make sure descriptors 0, 1 and 2 are open, on `/dev/null` where they were closed.
+///
+/// A program started with a standard stream closed (`procdemo … >&-`) would otherwise hand
+/// out that number to the next file it opens (open(2) returns the lowest free descriptor):
+/// the `--timeline` record would become "stdout", and every event line would land in it. The
+/// standard library's own start-up does the same repair; procdemo's `main` starts without it.
+pub fn open_standard_streams() {
+    use std::os::fd::IntoRawFd;
+    let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+    // In order: each open(2) takes the lowest free number, which is then the one just found
+    // closed.
+    for fd in [stdin.as_fd(), stdout.as_fd(), stderr.as_fd()] {
+        if fcntl(fd, FcntlArg::F_GETFD) == Err(nix::errno::Errno::EBADF) {
+            if let Ok(null) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
+                // Kept open for the life of the process, as the stream it stands in for.
+                let _ = null.into_raw_fd();
+            }
+        }
+    }
 }
 
 /// Put a new child's signal state back to the defaults a fresh program expects.

@@ -1,4 +1,4 @@
-//! # tour: the five scenarios, one after another, with a guide
+//! # tour: the lessons, one after another, with a guide
 //!
 //! Each part is introduced by its `--explain` paragraph (what to watch for), runs exactly as
 //! `procdemo <scenario>` would, and is closed by one sentence on what it showed. Every sleep
@@ -14,9 +14,11 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use crate::cli::{Cli, Global};
-use crate::event::{write_line, Format, Out, Scenario};
-use crate::scenario;
+use crate::cli::{Cli, Command, Global};
+use crate::event::Format;
+use crate::lesson::{self, Lesson};
+use crate::messages;
+use crate::sink::{paragraph, write_line, Out};
 use crate::supervisor::Supervisor;
 use crate::time::{Clock, TimeScale};
 
@@ -25,23 +27,25 @@ pub const SCALE: f64 = 0.2;
 /// On a terminal, the tutorial's seconds left to read a paragraph before its part runs.
 const READING_PAUSE: f64 = 3.0;
 
-/// The parts, in the tutorial's order, as the command lines that run them.
-fn parts(data: &std::path::Path) -> Vec<(Scenario, Vec<OsString>)> {
-    let argv = |args: &[&str]| -> Vec<OsString> {
-        std::iter::once("procdemo")
-            .chain(args.iter().copied())
-            .map(OsString::from)
-            .collect()
-    };
-    let mut tickets = argv(&["tickets", "--buyers", "10", "--tickets", "1", "--data"]);
-    tickets.push(data.as_os_str().to_owned());
-    vec![
-        (Scenario::Spawn, argv(&["spawn"])),
-        (Scenario::Join, argv(&["join"])),
-        (Scenario::Isolate, argv(&["isolate"])),
-        (Scenario::Daemon, argv(&["daemon"])),
-        (Scenario::Tickets, tickets),
-    ]
+/// The parts, in the course's order, as the command lines that run them.
+fn parts(data: &std::path::Path) -> Vec<(Lesson, Vec<OsString>)> {
+    Lesson::ALL
+        .iter()
+        .filter(|lesson| lesson.tour().part == 1)
+        .map(|&lesson| {
+            let tour = lesson.tour();
+            let mut argv: Vec<OsString> = ["procdemo", lesson.name()]
+                .iter()
+                .chain(tour.args)
+                .map(OsString::from)
+                .collect();
+            if tour.data_file {
+                argv.push("--data".into());
+                argv.push(data.as_os_str().to_owned());
+            }
+            (lesson, argv)
+        })
+        .collect()
 }
 
 pub fn run(g: &Global) -> Result<()> {
@@ -50,28 +54,32 @@ pub fn run(g: &Global) -> Result<()> {
         g.time_scale = TimeScale::new(SCALE).expect("a valid scale");
     }
     g.explain = false; // the tour explains every part itself
-    let words = g.lang().words();
+    let lang = g.lang();
+    let words = messages::words(lang);
     let bold = matches!(g.format(), Format::Human { color: true, .. });
     let dir = TempDir::new()?;
     let parts = parts(&dir.0.join("data.json"));
 
-    scenario::paragraph(&words.tour_intro(g.time_scale.factor()))?;
-    for (i, (which, argv)) in parts.iter().enumerate() {
-        let heading = words.tour_heading(i + 1, parts.len(), *which);
+    paragraph(&words.tour_intro(g.time_scale.factor()))?;
+    for (i, (lesson, argv)) in parts.iter().enumerate() {
+        let heading = words.tour_heading(i + 1, parts.len(), lesson.name());
         let heading = if bold {
             format!("\x1b[1m{heading}\x1b[0m\n\n")
         } else {
             format!("{heading}\n\n")
         };
         write_line(std::io::stdout(), heading.as_bytes())?;
-        scenario::paragraph(words.explain(*which))?;
+        paragraph(lesson.text(lang).explain)?;
         pause(&g)?;
         let cli = Cli::try_parse_from(argv).context("the tour's own command line")?;
-        scenario::one(&g, &cli.scenario)?;
+        let Command::Lesson(command) = &cli.command else {
+            anyhow::bail!("the tour's part {} is not a lesson", lesson.name());
+        };
+        lesson::run(&g.options(), command)?;
         write_line(std::io::stdout(), b"\n")?;
-        scenario::paragraph(words.showed(*which))?;
+        paragraph(lesson.text(lang).showed)?;
     }
-    scenario::paragraph(words.tour_outro())
+    paragraph(words.tour_outro())
 }
 
 /// Time to read, on a terminal only; Ctrl-C still stops the tour at once.
@@ -118,10 +126,13 @@ mod tests {
     #[test]
     fn every_part_parses_and_tickets_use_the_temporary_file() {
         let parts = parts(std::path::Path::new("tour-dir/data.json"));
-        assert_eq!(parts.len(), 5);
+        assert_eq!(parts.len(), 5, "the tutorial's five examples");
         for (which, argv) in &parts {
             let cli = Cli::try_parse_from(argv).unwrap();
-            assert_eq!(cli.scenario.scenario(), Some(*which));
+            let Command::Lesson(command) = cli.command else {
+                panic!("{argv:?} is not a lesson");
+            };
+            assert_eq!(command.lesson(), *which);
         }
         let (_, tickets) = &parts[4];
         assert_eq!(tickets.last().unwrap(), "tour-dir/data.json");

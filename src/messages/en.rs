@@ -1,10 +1,14 @@
 //! English. Children of `spawn` and `join` say `Process-1 is running` / `is over`, as the
 //! tutorial's examples do. Nothing here is in any other script: English output has no CJK.
+//!
+//! One module per lesson, in the registry's order: its `TEXT` (help, `--explain`, the tour's
+//! closing sentence), then a sentence for each of its events and for its summary.
 
-use crate::cli::{JoinMode, Method};
-use crate::event::{Ended, Event, Header, Scenario, Summary};
-use crate::messages::{ChartWords, Words};
-use crate::scenario::tickets::{EXIT_BOUGHT, EXIT_SOLD_OUT};
+use crate::error::code;
+use crate::event::{Common, Ended, Header};
+use crate::messages::{LessonText, Words};
+use crate::text::trim_number;
+use crate::timeline::ChartWords;
 
 /// Seconds for a reader, from milliseconds.
 fn secs(ms: f64) -> String {
@@ -18,18 +22,19 @@ fn ended(e: &Ended) -> String {
     }
 }
 
-pub fn message(h: &Header, event: &Event) -> String {
-    let me = h.name;
+/// The events every lesson shares.
+pub fn common(h: &Header, event: &Common) -> String {
     match event {
-        Event::Start { scenario } if me == "main" => format!(
-            "main process of `{}` started: pid {}, parent pid {}",
-            scenario.as_str(),
-            h.pid,
-            h.ppid
+        Common::Start { scenario } if h.name == "main" => format!(
+            "main process of `{scenario}` started: pid {}, parent pid {}",
+            h.pid, h.ppid
         ),
-        Event::Start { .. } => format!("{me} is running: pid {}, parent pid {}", h.pid, h.ppid),
-        Event::Spawned { child, child_name } => format!("started {child_name} (pid {child})"),
-        Event::Exit {
+        Common::Start { .. } => format!(
+            "{} is running: pid {}, parent pid {}",
+            h.name, h.pid, h.ppid
+        ),
+        Common::Spawned { child, child_name } => format!("started {child_name} (pid {child})"),
+        Common::Exit {
             child,
             child_name,
             ended: e,
@@ -38,66 +43,10 @@ pub fn message(h: &Header, event: &Event) -> String {
             ended(e),
             buyer_answer(child_name, e)
         ),
-        Event::Stopping { signal, children } => format!(
+        Common::Stopping { signal, children } => format!(
             "got {}: stopping {children} running child(ren) and reaping them",
             signal.as_str()
         ),
-        Event::NotWaiting { children } => format!(
-            "main goes on without waiting for its {children} child(ren); \
-             it still reaps them before it exits, so none is orphaned"
-        ),
-        Event::Over => format!("{me} is over: pid {}, parent pid {}", h.pid, h.ppid),
-        Event::MainDone { elapsed_ms, mode } => match mode {
-            JoinMode::Parallel => format!(
-                "main: joined every child after {}: the longest sleep, not the sum",
-                secs(*elapsed_ms)
-            ),
-            JoinMode::Sequential => format!(
-                "main: started and joined one child at a time: {}, the sum of the sleeps",
-                secs(*elapsed_ms)
-            ),
-            JoinMode::NoJoin => format!(
-                "main: did not join, so it got here after {}",
-                secs(*elapsed_ms)
-            ),
-        },
-        Event::MoneySet { value, address } => {
-            format!("{me} set its global money = {value} (at address {address:#x})")
-        }
-        Event::PipeSent { value } => format!("{me} wrote {value} into the pipe"),
-        Event::MoneyRead { value, address } => {
-            format!("main reads its own money after the join: {value} (at address {address:#x})")
-        }
-        Event::PipeReceived { value } => format!("main read {value} from the pipe"),
-        Event::Alive { tick } => format!("{me} is alive (tick {tick})"),
-        Event::Tick { tick, of } => format!("main works: line {tick} of {of}"),
-        Event::Terminating {
-            child,
-            child_name,
-            signal,
-        } => format!(
-            "main is done: sending {} to its daemon child {child_name} (pid {child})",
-            signal.as_str()
-        ),
-        Event::Reset { tickets } => format!("set the ticket count to {tickets}"),
-        Event::TempsCleaned { count } => {
-            format!("removed {count} temporary file(s) left by a killed writer")
-        }
-        Event::Search { remaining } => format!("{me} sees {remaining} ticket(s) left"),
-        Event::LockWait => format!("{me} waits for the lock"),
-        Event::LockAcquired => format!("{me} holds the lock"),
-        Event::LockReleased => format!("{me} released the lock"),
-        Event::Bought { remaining } => {
-            format!("{me} bought a ticket ({remaining} left)")
-        }
-        Event::SoldOut => format!("{me}: sold out, no ticket left"),
-        Event::AlreadySoldOut { data } => format!(
-            "{} has 0 tickets left, so every buyer will find it sold out; \
-             to put one back, run `{}`",
-            data.display(),
-            crate::ticketfile::reset_command(data)
-        ),
-        Event::Summary(s) => summary(s),
     }
 }
 
@@ -107,120 +56,257 @@ fn buyer_answer(child_name: &str, e: &Ended) -> &'static str {
         return "";
     }
     match e {
-        Ended::Code(EXIT_BOUGHT) => " (its answer: bought a ticket)",
-        Ended::Code(EXIT_SOLD_OUT) => " (its answer: sold out; not a failure)",
+        Ended::Code(code::SUCCESS) => " (its answer: bought a ticket)",
+        Ended::Code(code::SOLD_OUT) => " (its answer: sold out; not a failure)",
         _ => "",
     }
 }
 
-fn summary(s: &Summary) -> String {
-    match s {
-        Summary::Spawn { children, method } => format!(
-            "done: {children} child(ren) created with {}, all reaped",
-            method.as_str()
-        ),
-        Summary::Join {
-            children,
-            elapsed_ms,
-            mode,
-        } => format!(
-            "done: {children} child(ren), {} mode, {} in all",
-            mode.as_str(),
-            secs(*elapsed_ms)
-        ),
-        Summary::Isolate {
-            method,
-            parent_value,
-            child_value,
-            received,
-        } => {
-            let memory = match method {
-                Method::Fork => {
-                    "same virtual address, two values: fork gave the child a copy of the \
-                     memory (copy-on-write)"
-                }
-                Method::Exec => "exec started a fresh program with its own memory",
-            };
-            format!(
-                "done: the child's money was {child_value}, the main's is still \
-                 {parent_value} ({memory}); through the pipe came {}",
-                received.map_or("nothing".to_string(), |v| v.to_string())
-            )
+pub mod spawn {
+    use super::*;
+    use crate::lesson::spawn::{Event, Summary};
+
+    pub const TEXT: LessonText = LessonText {
+        explain: "spawn: a parent starts a child and does not wait for it. Watch the order of \
+            the lines: the main prints its own pid and goes on at once, while Process-1 is \
+            still running on its own, and `is over` comes about 3 s later. The child's parent \
+            pid is the main's pid. The main does not wait to do its work, but before it exits \
+            it still reaps every child with waitpid(2), so none is left a zombie or an orphan.",
+        showed: "What it showed: start() returns at once, parent and child run at the same \
+            time, and the parent still reaps its child before it exits.",
+    };
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        match e {
+            Event::NotWaiting { children } => format!(
+                "main goes on without waiting for its {children} child(ren); \
+                 it still reaps them before it exits, so none is orphaned"
+            ),
+            Event::Over => format!("{} is over: pid {}, parent pid {}", h.name, h.pid, h.ppid),
         }
-        Summary::Daemon {
-            daemon,
-            child_pid,
-            child_terminated_by,
-        } => match (daemon, child_terminated_by) {
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        format!(
+            "done: {} child(ren) created with {}, all reaped",
+            s.children,
+            s.method.as_str()
+        )
+    }
+}
+
+pub mod join {
+    use super::*;
+    use crate::lesson::join::{Event, Mode, Summary};
+
+    pub const TEXT: LessonText = LessonText {
+        explain: "join: three children sleep 0, 1 and 2 s, and the main waits for each one \
+            with join (waitpid(2)). All of them are started before the first join, so they \
+            sleep at the same time: the main's last line comes after about 2 s, the longest \
+            sleep, not 3 s, the sum. With --sequential each child is started only after the \
+            previous one was joined, and the times add up. Add --timeline to see the rows \
+            overlap, or line up.",
+        showed: "What it showed: children started together run together, so join waited about \
+            as long as the longest child, not the sum of them all.",
+    };
+
+    fn mode(m: Mode) -> &'static str {
+        match m {
+            Mode::Parallel => "parallel",
+            Mode::Sequential => "sequential",
+            Mode::NoJoin => "no-join",
+        }
+    }
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        match e {
+            Event::Over => format!("{} is over: pid {}, parent pid {}", h.name, h.pid, h.ppid),
+            Event::MainDone { elapsed_ms, mode } => match mode {
+                Mode::Parallel => format!(
+                    "main: joined every child after {}: the longest sleep, not the sum",
+                    secs(*elapsed_ms)
+                ),
+                Mode::Sequential => format!(
+                    "main: started and joined one child at a time: {}, the sum of the sleeps",
+                    secs(*elapsed_ms)
+                ),
+                Mode::NoJoin => format!(
+                    "main: did not join, so it got here after {}",
+                    secs(*elapsed_ms)
+                ),
+            },
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        format!(
+            "done: {} child(ren), {} mode, {} in all",
+            s.children,
+            mode(s.mode),
+            secs(s.elapsed_ms)
+        )
+    }
+}
+
+pub mod isolate {
+    use super::*;
+    use crate::child::Method;
+    use crate::lesson::isolate::{Event, Summary};
+
+    pub const TEXT: LessonText = LessonText {
+        explain: "isolate: a global money = 100. The child sets it to 99999999 and shows it; \
+            after join the main reads its own money: still 100, because every process has its \
+            own memory. With --method fork the child is a copy of the main: both show the same \
+            address for money, yet hold different values there (copy-on-write). With the \
+            default --method exec the child is a fresh program, loaded at a random address \
+            (ASLR): its money sits elsewhere, differently on every run. Then the child sends \
+            its value through a pipe: processes cannot see each other's variables, but they \
+            can talk through the kernel.",
+        showed: "What it showed: a child's memory is its own; the main's money stayed 100, and \
+            only the pipe carried the child's value across.",
+    };
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        match e {
+            Event::MoneySet { value, address } => format!(
+                "{} set its global money = {value} (at address {address:#x})",
+                h.name
+            ),
+            Event::PipeSent { value } => format!("{} wrote {value} into the pipe", h.name),
+            Event::MoneyRead { value, address } => format!(
+                "main reads its own money after the join: {value} (at address {address:#x})"
+            ),
+            Event::PipeReceived { value } => format!("main read {value} from the pipe"),
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        let memory = match s.method {
+            Method::Fork => {
+                "same virtual address, two values: fork gave the child a copy of the memory \
+                 (copy-on-write)"
+            }
+            Method::Exec => {
+                "exec started a fresh program with memory of its own, loaded at another \
+                 address"
+            }
+        };
+        format!(
+            "done: the child's money was {}, the main's is still {} ({memory}); through the \
+             pipe came {}",
+            s.child_value,
+            s.parent_value,
+            s.received.map_or("nothing".to_string(), |v| v.to_string())
+        )
+    }
+}
+
+pub mod daemon {
+    use super::*;
+    use crate::lesson::daemon::{Event, Summary};
+
+    pub const TEXT: LessonText = LessonText {
+        explain: "daemon: the child says it is alive every 3 s, forever, while the main prints \
+            ten lines 0.1 s apart and ends. Watch how the child ends: it is a daemon, so the \
+            main ends it with SIGTERM as soon as the main is done (and the kernel would end \
+            it even if the main were killed with SIGKILL). With --no-daemon the child is an \
+            ordinary child: it says it is alive three times, and the main waits for it.",
+        showed: "What it showed: a daemon child does not outlive its main; it was ended by a \
+            signal as soon as the main was done.",
+    };
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        match e {
+            Event::Alive { tick } => format!("{} is alive (tick {tick})", h.name),
+            Event::Tick { tick, of } => format!("main works: line {tick} of {of}"),
+            Event::Terminating {
+                child,
+                child_name,
+                signal,
+            } => format!(
+                "main is done: sending {} to its daemon child {child_name} (pid {child})",
+                signal.as_str()
+            ),
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        let pid = s.child_pid;
+        match (s.daemon, s.child_terminated_by) {
             (true, Some(sig)) => format!(
-                "done: the daemon child {child_pid} was ended by {} when the main ended",
+                "done: the daemon child {pid} was ended by {} when the main ended",
                 sig.as_str()
             ),
-            (_, Some(sig)) => format!("done: the child {child_pid} was ended by {}", sig.as_str()),
-            (_, None) => format!("done: the child {child_pid} ended by itself and was waited for"),
-        },
-        Summary::Tickets {
+            (_, Some(sig)) => format!("done: the child {pid} was ended by {}", sig.as_str()),
+            (_, None) => format!("done: the child {pid} ended by itself and was waited for"),
+        }
+    }
+}
+
+pub mod tickets {
+    use super::*;
+    use crate::lesson::tickets::{Event, Summary};
+
+    pub const TEXT: LessonText = LessonText {
+        explain: "tickets: buyer processes share one ticket file. Each one first searches \
+            (reads the count without the lock), then buys under an exclusive flock(2): read, \
+            sleep 1 s, take a ticket if any is left, write, release. Watch the lock pass from \
+            one buyer to the next, and only as many buyers succeed as there were tickets. \
+            With --no-lock they all read the same count before anyone writes it back, and \
+            more tickets are sold than there were.",
+        showed: "What it showed: the lock made the buyers take turns, so no ticket was sold \
+            twice; run `procdemo tickets --tickets 1 --no-lock` to see the race it prevents.",
+    };
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        let me = h.name;
+        match e {
+            Event::Reset { tickets } => format!("set the ticket count to {tickets}"),
+            Event::TempsCleaned { count } => {
+                format!("removed {count} temporary file(s) left by a killed writer")
+            }
+            Event::AlreadySoldOut { data } => format!(
+                "{} has 0 tickets left, so every buyer will find it sold out; \
+                 to put one back, run `{}`",
+                data.display(),
+                crate::ticketfile::reset_command(data)
+            ),
+            Event::Search { remaining } => format!("{me} sees {remaining} ticket(s) left"),
+            Event::LockWait => format!("{me} waits for the lock"),
+            Event::LockAcquired => format!("{me} holds the lock"),
+            Event::LockReleased => format!("{me} released the lock"),
+            Event::Bought { remaining } => format!("{me} bought a ticket ({remaining} left)"),
+            Event::SoldOut => format!("{me}: sold out, no ticket left"),
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        let Summary {
             buyers,
             initial,
             sold,
             remaining,
             oversold,
             lock,
-        } => {
-            let base = format!(
-                "done: {buyers} buyer(s), {initial} ticket(s) at the start, {sold} sold, {remaining} left"
-            );
-            let gone = initial.saturating_sub(*remaining);
-            let extra = sold.saturating_sub(gone);
-            match (oversold, lock) {
-                (false, _) => base,
-                (true, false) => format!(
-                    "{base}: OVERSOLD by {extra}. {sold} buyer(s) were told they got a ticket, \
-                     but the count in the file went down by only {gone}: without the lock, \
-                     buyers read the same count before any of them wrote it back, and each \
-                     one wrote the same new count over the others' (lost updates)"
-                ),
-                (true, true) => format!("{base}: OVERSOLD by {extra} with the lock on: a bug"),
-            }
+        } = s;
+        let base = format!(
+            "done: {buyers} buyer(s), {initial} ticket(s) at the start, {sold} sold, \
+             {remaining} left"
+        );
+        let gone = initial.saturating_sub(*remaining);
+        let extra = sold.saturating_sub(gone);
+        match (oversold, lock) {
+            (false, _) => base,
+            (true, false) => format!(
+                "{base}: OVERSOLD by {extra}. {sold} buyer(s) were told they got a ticket, \
+                 but the count in the file went down by only {gone}: without the lock, buyers \
+                 read the same count before any of them wrote it back, and each one wrote the \
+                 same new count over the others' (lost updates)"
+            ),
+            (true, true) => format!("{base}: OVERSOLD by {extra} with the lock on: a bug"),
         }
     }
 }
-
-/// `procdemo spawn --help` and `--explain`.
-pub const EXPLAIN_SPAWN: &str = "spawn: a parent starts a child and does not wait for it. \
-    Watch the order of the lines: the main prints its own pid and goes on at once, while \
-    Process-1 is still running on its own, and `is over` comes about 3 s later. The child's \
-    parent pid is the main's pid. The main does not wait to do its work, but before it exits \
-    it still reaps every child with waitpid(2), so none is left a zombie or an orphan.";
-
-/// `procdemo join --help` and `--explain`.
-pub const EXPLAIN_JOIN: &str = "join: three children sleep 0, 1 and 2 s, and the main waits \
-    for each one with join (waitpid(2)). All of them are started before the first join, so \
-    they sleep at the same time: the main's last line comes after about 2 s, the longest \
-    sleep, not 3 s, the sum. With --sequential each child is started only after the previous \
-    one was joined, and the times add up. Add --timeline to see the rows overlap, or line up.";
-
-/// `procdemo isolate --help` and `--explain`.
-pub const EXPLAIN_ISOLATE: &str = "isolate: a global money = 100. The child sets it to \
-    99999999 and shows it; after join the main reads its own money: still 100, because every \
-    process has its own memory. With --method fork both show the same address for money, yet \
-    hold different values there (copy-on-write). Then the child sends its value through a \
-    pipe: processes cannot see each other's variables, but they can talk through the kernel.";
-
-/// `procdemo daemon --help` and `--explain`.
-pub const EXPLAIN_DAEMON: &str = "daemon: the child says it is alive every 3 s, forever, while \
-    the main prints ten lines 0.1 s apart and ends. Watch how the child ends: it is a daemon, \
-    so the main ends it with SIGTERM as soon as the main is done (and the kernel would end it \
-    even if the main were killed with SIGKILL). With --no-daemon the child is an ordinary \
-    child: it says it is alive three times, and the main waits for it.";
-
-/// `procdemo tickets --help` and `--explain`.
-pub const EXPLAIN_TICKETS: &str = "tickets: buyer processes share one ticket file. Each one \
-    first searches (reads the count without the lock), then buys under an exclusive flock(2): \
-    read, sleep 1 s, take a ticket if any is left, write, release. Watch the lock pass from one \
-    buyer to the next, and only as many buyers succeed as there were tickets. With --no-lock \
-    they all read the same count before anyone writes it back, and more tickets are sold than \
-    there were.";
 
 /// English.
 pub struct English;
@@ -228,57 +314,30 @@ pub struct English;
 static CHART: ChartWords = ChartWords {
     started: "started",
     running: "running",
-    waiting: "waiting for the lock",
-    holding: "holding the lock",
-    racing: "read to write, unlocked",
+    lock_wait: "waiting for the lock",
+    lock_hold: "holding the lock",
+    unlocked: "read to write, unlocked",
+    queue_wait: "waiting on the queue",
+    zombie: "zombie: exited, not yet reaped",
     ended: "ended",
     killed: "killed by a signal",
     main_done: "done",
     bought: "bought",
     sold_out: "sold out",
     unknown: "?",
+    title: |lesson, span_ms, column_ms| {
+        format!(
+            "timeline of {lesson}: {} s in all, one column = {} ms",
+            trim_number(span_ms / 1000.0, 3),
+            trim_number(column_ms, 1)
+        )
+    },
+    exit: |code| format!("exit {code}"),
+    more: |rows| format!("… and {rows} more process(es), not drawn"),
+    seconds: "s",
 };
 
 impl Words for English {
-    fn event(&self, h: &Header, event: &Event) -> String {
-        message(h, event)
-    }
-
-    fn explain(&self, scenario: Scenario) -> &'static str {
-        match scenario {
-            Scenario::Spawn => EXPLAIN_SPAWN,
-            Scenario::Join => EXPLAIN_JOIN,
-            Scenario::Isolate => EXPLAIN_ISOLATE,
-            Scenario::Daemon => EXPLAIN_DAEMON,
-            Scenario::Tickets => EXPLAIN_TICKETS,
-        }
-    }
-
-    fn showed(&self, scenario: Scenario) -> &'static str {
-        match scenario {
-            Scenario::Spawn => {
-                "What it showed: start() returns at once, parent and child run at the same \
-                 time, and the parent still reaps its child before it exits."
-            }
-            Scenario::Join => {
-                "What it showed: children started together run together, so join waited about \
-                 as long as the longest child, not the sum of them all."
-            }
-            Scenario::Isolate => {
-                "What it showed: a child's memory is its own; the main's money stayed 100, and \
-                 only the pipe carried the child's value across."
-            }
-            Scenario::Daemon => {
-                "What it showed: a daemon child does not outlive its main; it was ended by a \
-                 signal as soon as the main was done."
-            }
-            Scenario::Tickets => {
-                "What it showed: the lock made the buyers take turns, so no ticket was sold \
-                 twice; run `procdemo tickets --tickets 1 --no-lock` to see the race it prevents."
-            }
-        }
-    }
-
     fn tour_intro(&self, scale: f64) -> String {
         format!(
             "procdemo tour: the five examples of the multiprocessing tutorial, each with real \
@@ -288,8 +347,8 @@ impl Words for English {
         )
     }
 
-    fn tour_heading(&self, n: usize, of: usize, scenario: Scenario) -> String {
-        format!("── {n}/{of} {} ──", scenario.as_str())
+    fn tour_heading(&self, n: usize, of: usize, lesson: &str) -> String {
+        format!("── {n}/{of} {lesson} ──")
     }
 
     fn tour_outro(&self) -> &'static str {
@@ -297,33 +356,7 @@ impl Words for English {
          its options and examples, and --timeline draws every process on one time axis."
     }
 
-    fn chart_title(&self, scenario: &str, span_ms: f64, column_ms: f64) -> String {
-        format!(
-            "timeline of {scenario}: {} s in all, one column = {} ms",
-            trim_number(span_ms / 1000.0, 3),
-            trim_number(column_ms, 1)
-        )
-    }
-
-    fn chart_exit(&self, code: i32) -> String {
-        format!("exit {code}")
-    }
-
-    fn chart_more(&self, rows: usize) -> String {
-        format!("… and {rows} more process(es), not drawn")
-    }
-
     fn chart(&self) -> &'static ChartWords {
         &CHART
-    }
-}
-
-/// A number with at most `decimals` decimals, without trailing zeros.
-pub(crate) fn trim_number(x: f64, decimals: usize) -> String {
-    let s = format!("{x:.decimals$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_owned()
-    } else {
-        s
     }
 }

@@ -2,11 +2,14 @@
 //! `用户3抢票成功`, `没票了`, `主`, `总管正常活着`, `皇帝jason寿正终寝`, `子进程父进程:`;
 //! `spawn` and `join` children say `Process-1 is running` / `is over`, in English, as the
 //! tutorial's examples print them. Everything else is plain Chinese.
+//!
+//! One module per lesson, in the registry's order, as in `en.rs`.
 
-use crate::cli::{JoinMode, Method};
-use crate::event::{Ended, Event, Header, Scenario, Summary};
-use crate::messages::en::trim_number;
-use crate::messages::{buyer_number, ChartWords, Words};
+use crate::error::code;
+use crate::event::{Common, Ended, Header};
+use crate::messages::{buyer_number, LessonText, Words};
+use crate::text::trim_number;
+use crate::timeline::ChartWords;
 
 /// Seconds for a reader, from milliseconds.
 fn secs(ms: f64) -> String {
@@ -29,36 +32,27 @@ fn user(name: &str) -> String {
     }
 }
 
-fn mode(m: JoinMode) -> &'static str {
-    match m {
-        JoinMode::Parallel => "并行",
-        JoinMode::Sequential => "逐个运行",
-        JoinMode::NoJoin => "不 join",
-    }
-}
-
-pub fn message(h: &Header, event: &Event) -> String {
+/// The events every lesson shares.
+pub fn common(h: &Header, event: &Common) -> String {
     let me = h.name;
     match event {
-        Event::Start { scenario } if me == "main" => format!(
-            "主进程开始运行（{}），父进程: {}，父进程父进程: {}",
-            scenario.as_str(),
-            h.pid,
-            h.ppid
+        Common::Start { scenario } if me == "main" => format!(
+            "主进程开始运行（{scenario}），父进程: {}，父进程父进程: {}",
+            h.pid, h.ppid
         ),
-        Event::Start {
-            scenario: Scenario::Spawn | Scenario::Join,
+        Common::Start {
+            scenario: "spawn" | "join",
         } => format!("{me} is running {}，子进程父进程: {}", h.pid, h.ppid),
-        Event::Start { .. } => format!(
+        Common::Start { .. } => format!(
             "{} 开始运行，子进程: {}，子进程父进程: {}",
             user(me),
             h.pid,
             h.ppid
         ),
-        Event::Spawned { child, child_name } => {
+        Common::Spawned { child, child_name } => {
             format!("p.start()：开启子进程 {child_name}，pid {child}")
         }
-        Event::Exit {
+        Common::Exit {
             child,
             child_name,
             ended: e,
@@ -67,144 +61,258 @@ pub fn message(h: &Header, event: &Event) -> String {
             ended(e),
             buyer_answer(child_name, e)
         ),
-        Event::Stopping { signal, children } => format!(
+        Common::Stopping { signal, children } => format!(
             "收到 {}：停止并回收仍在运行的 {children} 个子进程",
             signal.as_str()
         ),
-        Event::NotWaiting { children } => format!(
-            "主进程不等 {children} 个子进程，继续往下执行（异步）；\
-             退出之前仍会回收它们，不留孤儿进程"
-        ),
-        Event::Over => format!("{me} is over {}，子进程父进程: {}", h.pid, h.ppid),
-        Event::MainDone { elapsed_ms, mode } => match mode {
-            JoinMode::Parallel => format!(
-                "主 —— join 了所有子进程，用时 {}：是最长的睡眠，不是总和",
-                secs(*elapsed_ms)
-            ),
-            JoinMode::Sequential => format!(
-                "主 —— 开启一个、join 一个，用时 {}：是所有睡眠之和",
-                secs(*elapsed_ms)
-            ),
-            JoinMode::NoJoin => format!("主 —— 没有 join，{} 后就执行到了这里", secs(*elapsed_ms)),
-        },
-        Event::MoneySet { value, address } => {
-            format!("{me} 修改了全局变量 money = {value}（地址 {address:#x}）")
-        }
-        Event::PipeSent { value } => format!("{me} 把 {value} 写入管道"),
-        Event::MoneyRead { value, address } => {
-            format!("主进程 join 之后读自己的 money：{value}（地址 {address:#x}）")
-        }
-        Event::PipeReceived { value } => format!("主进程从管道读到 {value}"),
-        Event::Alive { tick } => format!("{me}总管正常活着（第 {tick} 次）"),
-        Event::Tick { tick, of } => format!("皇帝jason寿正终寝（{tick}/{of}）"),
-        Event::Terminating {
-            child,
-            child_name,
-            signal,
-        } => format!(
-            "主进程结束：向守护进程 {child_name}（pid {child}）发送 {}，\
-             守护进程随主进程的结束而结束",
-            signal.as_str()
-        ),
-        Event::Reset { tickets } => format!("加锁把票数设为 {tickets}"),
-        Event::TempsCleaned { count } => {
-            format!("删除了被杀死的写入者留下的 {count} 个临时文件")
-        }
-        Event::Search { remaining } => format!("{}查询余票为:{remaining}", user(me)),
-        Event::LockWait => format!("{}等待抢锁", user(me)),
-        Event::LockAcquired => format!("{}抢到了锁", user(me)),
-        Event::LockReleased => format!("{}释放了锁", user(me)),
-        Event::Bought { remaining } => format!("{}抢票成功（余票 {remaining}）", user(me)),
-        Event::SoldOut => format!("{}: 没票了", user(me)),
-        Event::AlreadySoldOut { data } => format!(
-            "{} 里已经没有票了，每个用户都会买不到；要放回一张票，运行 `{}`",
-            data.display(),
-            crate::ticketfile::reset_command(data)
-        ),
-        Event::Summary(s) => summary(s),
     }
 }
 
 /// A tickets buyer answers with its exit status; say what the number means.
 fn buyer_answer(child_name: &str, e: &Ended) -> &'static str {
-    use crate::scenario::tickets::{EXIT_BOUGHT, EXIT_SOLD_OUT};
     if buyer_number(child_name).is_none() {
         return "";
     }
     match e {
-        Ended::Code(EXIT_BOUGHT) => "（它的回答：买到了票）",
-        Ended::Code(EXIT_SOLD_OUT) => "（它的回答：票已卖完，这不是出错）",
+        Ended::Code(code::SUCCESS) => "（它的回答：买到了票）",
+        Ended::Code(code::SOLD_OUT) => "（它的回答：票已卖完，这不是出错）",
         _ => "",
     }
 }
 
-fn summary(s: &Summary) -> String {
-    match s {
-        Summary::Spawn { children, method } => format!(
-            "完成：用 {} 开启了 {children} 个子进程，全部已回收",
-            method.as_str()
-        ),
-        Summary::Join {
-            children,
-            elapsed_ms,
-            mode: m,
-        } => format!(
-            "完成：{children} 个子进程，{}，共用时 {}",
-            mode(*m),
-            secs(*elapsed_ms)
-        ),
-        Summary::Isolate {
-            method,
-            parent_value,
-            child_value,
-            received,
-        } => {
-            let memory = match method {
-                Method::Fork => {
-                    "同一个虚拟地址，两个不同的值：fork 给了子进程一份内存的拷贝（写时复制）"
+pub mod spawn {
+    use super::*;
+    use crate::lesson::spawn::{Event, Summary};
+
+    pub const TEXT: LessonText = LessonText {
+        explain: "spawn：父进程开启一个子进程，但不等它。注意输出的顺序：主进程打印自己的 pid \
+            后马上继续往下执行，而 Process-1 还在自己运行，大约 3 秒后才打印 is over。\
+            子进程的父进程 pid 就是主进程的 pid。主进程不等子进程就做完了自己的事，\
+            但退出之前仍会用 waitpid(2) 回收每个子进程，所以不会留下僵尸进程或孤儿进程。",
+        showed: "结论：p.start() 立即返回，父进程和子进程同时运行，父进程退出之前仍回收了子进程。",
+    };
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        match e {
+            Event::NotWaiting { children } => format!(
+                "主进程不等 {children} 个子进程，继续往下执行（异步）；\
+                 退出之前仍会回收它们，不留孤儿进程"
+            ),
+            Event::Over => format!("{} is over {}，子进程父进程: {}", h.name, h.pid, h.ppid),
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        format!(
+            "完成：用 {} 开启了 {} 个子进程，全部已回收",
+            s.method.as_str(),
+            s.children
+        )
+    }
+}
+
+pub mod join {
+    use super::*;
+    use crate::lesson::join::{Event, Mode, Summary};
+
+    pub const TEXT: LessonText = LessonText {
+        explain: "join：三个子进程分别睡 0、1、2 秒，主进程用 join（waitpid(2)）等待每一个。\
+            所有子进程都在第一次 join 之前开启，所以它们同时在睡：主进程的「主」大约 2 \
+            秒后出现，是最长的睡眠，而不是总和 3 秒。加上 --sequential 就是开启一个、\
+            join 一个，时间就加起来了。加上 --timeline 可以看到各行是重叠的，\
+            还是一个接一个的。",
+        showed: "结论：一起开启的子进程一起运行，所以 join 等待的时间约等于最长的那个，\
+            而不是全部相加。",
+    };
+
+    fn mode(m: Mode) -> &'static str {
+        match m {
+            Mode::Parallel => "并行",
+            Mode::Sequential => "逐个运行",
+            Mode::NoJoin => "不 join",
+        }
+    }
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        match e {
+            Event::Over => format!("{} is over {}，子进程父进程: {}", h.name, h.pid, h.ppid),
+            Event::MainDone { elapsed_ms, mode } => match mode {
+                Mode::Parallel => format!(
+                    "主 —— join 了所有子进程，用时 {}：是最长的睡眠，不是总和",
+                    secs(*elapsed_ms)
+                ),
+                Mode::Sequential => format!(
+                    "主 —— 开启一个、join 一个，用时 {}：是所有睡眠之和",
+                    secs(*elapsed_ms)
+                ),
+                Mode::NoJoin => {
+                    format!("主 —— 没有 join，{} 后就执行到了这里", secs(*elapsed_ms))
                 }
-                Method::Exec => "exec 启动了一个全新的程序，有它自己的内存",
-            };
-            format!(
-                "完成：子进程的 money 是 {child_value}，主进程的仍然是 {parent_value}\
-                 （{memory}）；{}",
-                received.map_or("管道里什么也没收到".to_string(), |v| format!(
+            },
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        format!(
+            "完成：{} 个子进程，{}，共用时 {}",
+            s.children,
+            mode(s.mode),
+            secs(s.elapsed_ms)
+        )
+    }
+}
+
+pub mod isolate {
+    use super::*;
+    use crate::child::Method;
+    use crate::lesson::isolate::{Event, Summary};
+
+    pub const TEXT: LessonText = LessonText {
+        explain: "isolate：全局变量 money = 100。子进程把它改成 99999999 并打印出来；join \
+            之后主进程读自己的 money：仍然是 100，因为进程与进程之间是隔离的，\
+            每个进程都是一块独立的内存空间。用 --method fork 时子进程是主进程的拷贝，\
+            两边打印的 money 地址相同，值却不同（写时复制）。默认的 --method exec \
+            启动的是一个全新的程序，被装载到一个随机的地址（ASLR），\
+            所以它的 money 在另一个地址，每次运行都不一样。最后子进程通过管道把它的值\
+            发给主进程：数据不共享，但可以通过操作系统间接交互。",
+        showed: "结论：子进程的内存是它自己的；主进程的 money 仍然是 100，\
+            只有管道把子进程的值带了过来。",
+    };
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        match e {
+            Event::MoneySet { value, address } => {
+                format!(
+                    "{} 修改了全局变量 money = {value}（地址 {address:#x}）",
+                    h.name
+                )
+            }
+            Event::PipeSent { value } => format!("{} 把 {value} 写入管道", h.name),
+            Event::MoneyRead { value, address } => {
+                format!("主进程 join 之后读自己的 money：{value}（地址 {address:#x}）")
+            }
+            Event::PipeReceived { value } => format!("主进程从管道读到 {value}"),
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        let memory = match s.method {
+            Method::Fork => {
+                "同一个虚拟地址，两个不同的值：fork 给了子进程一份内存的拷贝，即写时复制"
+            }
+            Method::Exec => "exec 启动了一个全新的程序，有它自己的内存，装载在另一个地址",
+        };
+        format!(
+            "完成：子进程的 money 是 {}，主进程的仍然是 {}（{memory}）；{}",
+            s.child_value,
+            s.parent_value,
+            s.received
+                .map_or("管道里什么也没收到".to_string(), |v| format!(
                     "通过管道收到了 {v}"
                 ))
-            )
+        )
+    }
+}
+
+pub mod daemon {
+    use super::*;
+    use crate::lesson::daemon::{Event, Summary};
+
+    pub const TEXT: LessonText = LessonText {
+        explain: "daemon：子进程每 3 秒说一次「总管正常活着」，永远不停；主进程每隔 0.1 \
+            秒打印一行「皇帝jason寿正终寝」，十行之后结束。注意子进程是怎么结束的：\
+            它是守护进程，随着主进程的结束而结束，主进程一做完就用 SIGTERM 结束它\
+            （即使主进程被 SIGKILL 杀死，内核也会结束它）。加上 --no-daemon \
+            它就是普通的子进程：说三次之后自己结束，主进程等待它。",
+        showed: "结论：守护进程不会比主进程活得更久；主进程一做完，它就被信号结束了。",
+    };
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        match e {
+            Event::Alive { tick } => format!("{}总管正常活着（第 {tick} 次）", h.name),
+            Event::Tick { tick, of } => format!("皇帝jason寿正终寝（{tick}/{of}）"),
+            Event::Terminating {
+                child,
+                child_name,
+                signal,
+            } => format!(
+                "主进程结束：向守护进程 {child_name}（pid {child}）发送 {}，\
+                 守护进程随主进程的结束而结束",
+                signal.as_str()
+            ),
         }
-        Summary::Daemon {
-            daemon,
-            child_pid,
-            child_terminated_by,
-        } => match (daemon, child_terminated_by) {
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        let pid = s.child_pid;
+        match (s.daemon, s.child_terminated_by) {
             (true, Some(sig)) => format!(
-                "完成：守护进程 {child_pid} 在主进程结束时被 {} 结束",
+                "完成：守护进程 {pid} 在主进程结束时被 {} 结束",
                 sig.as_str()
             ),
-            (_, Some(sig)) => format!("完成：子进程 {child_pid} 被 {} 结束", sig.as_str()),
-            (_, None) => format!("完成：子进程 {child_pid} 自己结束，主进程等待了它"),
-        },
-        Summary::Tickets {
+            (_, Some(sig)) => format!("完成：子进程 {pid} 被 {} 结束", sig.as_str()),
+            (_, None) => format!("完成：子进程 {pid} 自己结束，主进程等待了它"),
+        }
+    }
+}
+
+pub mod tickets {
+    use super::*;
+    use crate::lesson::tickets::{Event, Summary};
+
+    pub const TEXT: LessonText = LessonText {
+        explain: "tickets：多个用户进程共用一个票数文件。每个用户先查票（不加锁读出余票），\
+            再在排他的 flock(2) 锁下买票：读出票数，睡 1 秒，还有票就减一，写回，\
+            释放锁。注意锁是怎样从一个用户传到下一个用户的：抢票成功的人数和票数一样多。\
+            加上 --no-lock，所有用户在任何人写回之前都读到同样的票数，\
+            卖出的票比实际的多。",
+        showed: "结论：锁让用户们轮流买票，所以没有一张票被卖两次；运行 \
+            `procdemo tickets --tickets 1 --no-lock` 看看锁所防止的竞争。",
+    };
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        let me = user(h.name);
+        match e {
+            Event::Reset { tickets } => format!("加锁把票数设为 {tickets}"),
+            Event::TempsCleaned { count } => {
+                format!("删除了被杀死的写入者留下的 {count} 个临时文件")
+            }
+            Event::AlreadySoldOut { data } => format!(
+                "{} 里已经没有票了，每个用户都会买不到；要放回一张票，运行 `{}`",
+                data.display(),
+                crate::ticketfile::reset_command(data)
+            ),
+            Event::Search { remaining } => format!("{me}查询余票为:{remaining}"),
+            Event::LockWait => format!("{me}等待抢锁"),
+            Event::LockAcquired => format!("{me}抢到了锁"),
+            Event::LockReleased => format!("{me}释放了锁"),
+            Event::Bought { remaining } => format!("{me}抢票成功（余票 {remaining}）"),
+            Event::SoldOut => format!("{me}: 没票了"),
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        let Summary {
             buyers,
             initial,
             sold,
             remaining,
             oversold,
             lock,
-        } => {
-            let base = format!(
-                "完成：{buyers} 个用户，开始时 {initial} 张票，卖出 {sold} 张，剩余 {remaining} 张"
-            );
-            match (oversold, lock) {
-                (false, _) => base,
-                (true, false) => format!(
-                    "{base}：超卖了！有 {} 张票被卖了两次，因为没有锁，\
-                     用户们在任何人写回之前读到了同样的票数",
-                    sold.saturating_sub(initial.saturating_sub(*remaining))
-                ),
-                (true, true) => format!("{base}：加了锁还超卖，这是 bug"),
-            }
+        } = s;
+        let base = format!(
+            "完成：{buyers} 个用户，开始时 {initial} 张票，卖出 {sold} 张，剩余 {remaining} 张"
+        );
+        let gone = initial.saturating_sub(*remaining);
+        match (oversold, lock) {
+            (false, _) => base,
+            (true, false) => format!(
+                "{base}：超卖了 {} 张！{sold} 个用户被告知抢票成功，文件里的票数却只减少了 \
+                 {gone}：没有锁，用户们在任何人写回之前读到了同样的票数，\
+                 每个人写回的新票数都覆盖了别人的（更新丢失）",
+                sold.saturating_sub(gone)
+            ),
+            (true, true) => format!("{base}：加了锁还超卖，这是 bug"),
         }
     }
 }
@@ -215,84 +323,30 @@ pub struct Chinese;
 static CHART: ChartWords = ChartWords {
     started: "开始",
     running: "运行",
-    waiting: "等锁",
-    holding: "持有锁",
-    racing: "无锁读到写",
+    lock_wait: "等锁",
+    lock_hold: "持有锁",
+    unlocked: "无锁读到写",
+    queue_wait: "等队列",
+    zombie: "僵尸：已退出，未回收",
     ended: "结束",
     killed: "被信号杀死",
     main_done: "完成",
     bought: "抢票成功",
     sold_out: "没票了",
     unknown: "?",
+    title: |lesson, span_ms, column_ms| {
+        format!(
+            "{lesson} 的时间线：共 {} 秒，每列 {} 毫秒",
+            trim_number(span_ms / 1000.0, 3),
+            trim_number(column_ms, 1)
+        )
+    },
+    exit: |code| format!("退出码 {code}"),
+    more: |rows| format!("…… 还有 {rows} 个进程没有画出"),
+    seconds: "秒",
 };
 
 impl Words for Chinese {
-    fn event(&self, h: &Header, event: &Event) -> String {
-        message(h, event)
-    }
-
-    fn explain(&self, scenario: Scenario) -> &'static str {
-        match scenario {
-            Scenario::Spawn => {
-                "spawn：父进程开启一个子进程，但不等它。注意输出的顺序：主进程打印自己的 pid \
-                 后马上继续往下执行，而 Process-1 还在自己运行，大约 3 秒后才打印 is over。\
-                 子进程的父进程 pid 就是主进程的 pid。主进程不等子进程就做完了自己的事，\
-                 但退出之前仍会用 waitpid(2) 回收每个子进程，所以不会留下僵尸进程或孤儿进程。"
-            }
-            Scenario::Join => {
-                "join：三个子进程分别睡 0、1、2 秒，主进程用 join（waitpid(2)）等待每一个。\
-                 所有子进程都在第一次 join 之前开启，所以它们同时在睡：主进程的「主」大约 2 \
-                 秒后出现，是最长的睡眠，而不是总和 3 秒。加上 --sequential 就是开启一个、\
-                 join 一个，时间就加起来了。加上 --timeline 可以看到各行是重叠的，\
-                 还是一个接一个的。"
-            }
-            Scenario::Isolate => {
-                "isolate：全局变量 money = 100。子进程把它改成 99999999 并打印出来；join \
-                 之后主进程读自己的 money：仍然是 100，因为进程与进程之间是隔离的，\
-                 每个进程都是一块独立的内存空间。用 --method fork 时两边打印的 money \
-                 地址相同，值却不同（写时复制）。最后子进程通过管道把它的值发给主进程：\
-                 数据不共享，但可以通过操作系统间接交互。"
-            }
-            Scenario::Daemon => {
-                "daemon：子进程每 3 秒说一次「总管正常活着」，永远不停；主进程每隔 0.1 \
-                 秒打印一行「皇帝jason寿正终寝」，十行之后结束。注意子进程是怎么结束的：\
-                 它是守护进程，随着主进程的结束而结束，主进程一做完就用 SIGTERM 结束它\
-                 （即使主进程被 SIGKILL 杀死，内核也会结束它）。加上 --no-daemon \
-                 它就是普通的子进程：说三次之后自己结束，主进程等待它。"
-            }
-            Scenario::Tickets => {
-                "tickets：多个用户进程共用一个票数文件。每个用户先查票（不加锁读出余票），\
-                 再在排他的 flock(2) 锁下买票：读出票数，睡 1 秒，还有票就减一，写回，\
-                 释放锁。注意锁是怎样从一个用户传到下一个用户的：抢票成功的人数和票数一样多。\
-                 加上 --no-lock，所有用户在任何人写回之前都读到同样的票数，\
-                 卖出的票比实际的多。"
-            }
-        }
-    }
-
-    fn showed(&self, scenario: Scenario) -> &'static str {
-        match scenario {
-            Scenario::Spawn => {
-                "结论：p.start() 立即返回，父进程和子进程同时运行，父进程退出之前仍回收了子进程。"
-            }
-            Scenario::Join => {
-                "结论：一起开启的子进程一起运行，所以 join 等待的时间约等于最长的那个，\
-                 而不是全部相加。"
-            }
-            Scenario::Isolate => {
-                "结论：子进程的内存是它自己的；主进程的 money 仍然是 100，\
-                 只有管道把子进程的值带了过来。"
-            }
-            Scenario::Daemon => {
-                "结论：守护进程不会比主进程活得更久；主进程一做完，它就被信号结束了。"
-            }
-            Scenario::Tickets => {
-                "结论：锁让用户们轮流买票，所以没有一张票被卖两次；运行 \
-                 `procdemo tickets --tickets 1 --no-lock` 看看锁所防止的竞争。"
-            }
-        }
-    }
-
     fn tour_intro(&self, scale: f64) -> String {
         format!(
             "procdemo 导览：多进程教程里的五个例子，每一个都用真实的进程、真实的 pid \
@@ -302,29 +356,13 @@ impl Words for Chinese {
         )
     }
 
-    fn tour_heading(&self, n: usize, of: usize, scenario: Scenario) -> String {
-        format!("── 第 {n}/{of} 部分：{} ──", scenario.as_str())
+    fn tour_heading(&self, n: usize, of: usize, lesson: &str) -> String {
+        format!("── 第 {n}/{of} 部分：{lesson} ──")
     }
 
     fn tour_outro(&self) -> &'static str {
         "导览结束。每个场景还有更多可以尝试的：`procdemo <场景> --help` 列出它的选项和例子，\
          --timeline 把所有进程画在同一条时间轴上。"
-    }
-
-    fn chart_title(&self, scenario: &str, span_ms: f64, column_ms: f64) -> String {
-        format!(
-            "{scenario} 的时间线：共 {} 秒，每列 {} 毫秒",
-            trim_number(span_ms / 1000.0, 3),
-            trim_number(column_ms, 1)
-        )
-    }
-
-    fn chart_exit(&self, code: i32) -> String {
-        format!("退出码 {code}")
-    }
-
-    fn chart_more(&self, rows: usize) -> String {
-        format!("…… 还有 {rows} 个进程没有画出")
     }
 
     fn chart(&self) -> &'static ChartWords {

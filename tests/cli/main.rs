@@ -6,6 +6,7 @@
 #[allow(dead_code)] // support for every module; not each one uses all of it
 mod harness;
 
+mod architecture;
 mod faults;
 mod foundation;
 mod isolate_daemon;
@@ -32,6 +33,7 @@ fn main() {
     }
     let tests: Vec<Trial> = [
         foundation::tests(),
+        architecture::tests(),
         isolate_daemon::tests(),
         tickets::tests(),
         faults::tests(),

@@ -17,32 +17,115 @@
 //!
 //! How does the main learn how many tickets were sold? It does not read its buyers' output.
 //! Each buyer answers with its exit status, which the kernel hands to the parent in
-//! `waitpid(2)`: [`EXIT_BOUGHT`] or [`EXIT_SOLD_OUT`]. Anything else is a failure, and a buyer
+//! `waitpid(2)`: [`code::SUCCESS`] (bought) or [`code::SOLD_OUT`]. Anything else is a failure, and a buyer
 //! killed by a signal never answered.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use serde::Serialize;
 
-use crate::child::Role;
-use crate::cli::{Global, Method, TicketsArgs};
-use crate::event::{Ended, Event, Out, Scenario, Summary};
+use crate::child::{self, DecodeError, Encoder, Fields, Method};
+use crate::error::code;
+use crate::event::{Ended, LessonEvent, Mark, Outcome, Span};
 use crate::lock;
+use crate::lesson::TourPart;
+use crate::sink::{Out, Settings};
 use crate::supervisor::Supervisor;
 use crate::ticketfile::{self, Tickets};
 use crate::time::TimeScale;
 
-/// A buyer's exit status when it bought a ticket: plain success.
-pub const EXIT_BOUGHT: i32 = 0;
-/// A buyer's exit status when it found no ticket left. Not a failure: an answer. (1 is a
-/// buyer that failed, 2 a child command line that did not decode.)
-pub const EXIT_SOLD_OUT: i32 = 3;
-
 /// The tutorial's `time.sleep(1)` between reading the count and writing it back.
 const BUY_SECONDS: f64 = 1.0;
 
-pub fn run(g: &Global, args: &TicketsArgs) -> Result<()> {
-    let out = Out::main(g.format(), Scenario::Tickets)?;
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// How many buyer processes
+    #[arg(long, value_name = "N", default_value = "10", value_parser = crate::cli::count)]
+    pub buyers: usize,
+
+    /// First set the count in the file to N (under the lock)
+    #[arg(long, value_name = "N",
+          value_parser = |s: &str| crate::cli::bounded(s, 0, 1_000_000).map(|n| n as u64))]
+    pub tickets: Option<u64>,
+
+    /// The ticket file; its lock is this path with `.lock` appended
+    #[arg(long, value_name = "PATH", default_value = "data.json")]
+    pub data: PathBuf,
+
+    /// Skip the lock, to see the race the lock prevents
+    #[arg(long)]
+    pub no_lock: bool,
+}
+
+/// In the tour: part 1, the tutorial's own examples.
+pub const TOUR: TourPart = TourPart {
+    part: 1,
+    args: &["--buyers", "10", "--tickets", "1"],
+    data_file: true,
+};
+
+pub const EXAMPLES: &str = "\
+Examples:
+  procdemo --time-scale 0.1 tickets --tickets 1       # 10 buyers, 1 ticket, 1 sale
+  procdemo --time-scale 0.1 tickets --tickets 1 --no-lock --timeline  # the oversell
+  procdemo --lang zh --time-scale 0.01 tickets --buyers 10 --tickets 1";
+
+#[derive(Clone, Debug, PartialEq, Serialize, strum::IntoStaticStr, strum::VariantNames)]
+#[serde(untagged)]
+#[strum(serialize_all = "snake_case")]
+pub enum Event {
+    /// main: `--tickets N` set the count, under the lock, before any buyer started.
+    Reset { tickets: u64 },
+    /// main or buyer, holding the lock: temporary files left by killed writers were removed.
+    TempsCleaned { count: usize },
+    /// main: the file has no ticket left before any buyer starts (and no `--tickets N` was
+    /// given): an earlier run sold them.
+    AlreadySoldOut {
+        #[serde(serialize_with = "crate::event::path")]
+        data: PathBuf,
+    },
+    /// buyer: read the file without the lock.
+    Search { remaining: u64 },
+    /// buyer: about to block in flock(2).
+    LockWait,
+    LockAcquired,
+    LockReleased,
+    /// buyer: decremented the count and wrote it back.
+    Bought { remaining: u64 },
+    /// buyer: the count it read under the lock was 0.
+    SoldOut,
+}
+
+impl LessonEvent for Event {
+    /// What the timeline draws: the wait for the lock, the hold, the buyer's answer.
+    fn mark(&self) -> Option<Mark> {
+        match self {
+            Event::LockWait => Some(Mark::Begin(Span::LockWait)),
+            Event::LockAcquired => Some(Mark::Begin(Span::LockHold)),
+            Event::LockReleased => Some(Mark::End(Span::LockHold)),
+            Event::Bought { .. } => Some(Mark::Outcome(Outcome::Bought)),
+            Event::SoldOut => Some(Mark::Outcome(Outcome::SoldOut)),
+            Event::Reset { .. }
+            | Event::TempsCleaned { .. }
+            | Event::AlreadySoldOut { .. }
+            | Event::Search { .. } => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    pub buyers: usize,
+    pub initial: u64,
+    pub sold: u64,
+    pub remaining: u64,
+    pub oversold: bool,
+    pub lock: bool,
+}
+
+pub fn run(s: &Settings, args: &Args) -> Result<()> {
+    let out = Out::main(s.format, "tickets")?;
     let data = args.data.as_path();
     let with_lock = !args.no_lock;
 
@@ -61,8 +144,10 @@ pub fn run(g: &Global, args: &TicketsArgs) -> Result<()> {
     };
 
     // for i in range(10): Process(target=run, args=(i, mutex)).start()
-    let mut buyers = Supervisor::new(&out, g.time_scale)?;
-    let role = Role::Buyer {
+    let mut buyers = Supervisor::new(&out, s.scale)?;
+    // A buyer's exit status is its answer: both answers are a buyer that did its job.
+    buyers.expect_codes(&[code::SUCCESS, code::SOLD_OUT]);
+    let role = Role {
         data: data.to_path_buf(),
         lock: with_lock,
     };
@@ -72,16 +157,14 @@ pub fn run(g: &Global, args: &TicketsArgs) -> Result<()> {
     }
 
     // Join every buyer; its exit status is its answer.
-    let (mut sold, mut failed) = (0u64, 0usize);
+    let mut sold = 0u64;
     for pid in pids {
         match buyers.join(pid)? {
-            Ended::Code(EXIT_BOUGHT) => sold += 1,
-            Ended::Code(EXIT_SOLD_OUT) => {}
-            // It said why on stderr.
-            Ended::Code(_) => failed += 1,
-            // Killed by someone else (its `exit` event says by what): it never answered, and
-            // the lock it may have held was released when the kernel closed its files.
-            Ended::Signal(_) => {}
+            Ended::Code(code::SUCCESS) => sold += 1,
+            // Sold out; or a failure, which it said on stderr and `finish` reports; or killed
+            // by someone else (its `exit` event says by what): it never answered, and the
+            // lock it may have held was released when the kernel closed its files.
+            Ended::Code(_) | Ended::Signal(_) => {}
         }
     }
 
@@ -92,14 +175,14 @@ pub fn run(g: &Global, args: &TicketsArgs) -> Result<()> {
         .count;
     // More buyers were told "bought" than the file gave away: tickets were sold twice.
     let oversold = sold > initial.saturating_sub(remaining);
-    out.emit(&Event::Summary(Summary::Tickets {
+    out.emit(&Summary {
         buyers: args.buyers,
         initial,
         sold,
         remaining,
         oversold,
         lock: with_lock,
-    }))?;
+    })?;
 
     if oversold && with_lock {
         bail!(
@@ -109,10 +192,7 @@ pub fn run(g: &Global, args: &TicketsArgs) -> Result<()> {
             initial.saturating_sub(remaining)
         );
     }
-    if failed > 0 {
-        bail!("{failed} buyer(s) failed; each one said why above");
-    }
-    Ok(())
+    buyers.finish()
 }
 
 /// `--tickets N`: set the count to N, under the lock, before any buyer starts. Other keys of
@@ -141,13 +221,33 @@ fn clean_stale_temps(out: &Out, data: &Path) -> Result<()> {
 }
 
 /// A buyer process: `search(i)`, then `buy(i)` between `mutex.acquire()` and
-/// `mutex.release()`. Returns its exit status, [`EXIT_BOUGHT`] or [`EXIT_SOLD_OUT`].
-pub fn buyer(out: &Out, scale: TimeScale, data: &Path, with_lock: bool) -> Result<i32> {
-    out.emit(&Event::Start {
-        scenario: Scenario::Tickets,
-    })?;
-    search(out, data)?;
-    buy(out, scale, data, with_lock)
+/// `mutex.release()`. Its exit status is its answer: [`code::SUCCESS`] (bought) or
+/// [`code::SOLD_OUT`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Role {
+    pub data: PathBuf,
+    pub lock: bool,
+}
+
+impl child::Role for Role {
+    const LESSON: &'static str = "tickets";
+
+    fn encode(&self, kv: &mut Encoder) {
+        kv.put("data", &self.data);
+        kv.flag("lock", self.lock);
+    }
+
+    fn decode(kv: &mut Fields) -> Result<Self, DecodeError> {
+        Ok(Role {
+            data: kv.path("data")?,
+            lock: kv.flag("lock")?,
+        })
+    }
+
+    fn run(self, out: &Out, scale: TimeScale) -> Result<i32> {
+        search(out, &self.data)?;
+        buy(out, scale, &self.data, self.lock)
+    }
 }
 
 /// Read the file without the lock and say how many tickets are left. The count may be stale
@@ -169,6 +269,8 @@ fn buy(out: &Out, scale: TimeScale, data: &Path, with_lock: bool) -> Result<i32>
         clean_stale_temps(out, data)?;
         Some(guard)
     } else {
+        // No lock: from this read to the write below, any other buyer may read the same count.
+        out.mark(Mark::Begin(Span::Unlocked));
         None
     };
 
@@ -178,17 +280,22 @@ fn buy(out: &Out, scale: TimeScale, data: &Path, with_lock: bool) -> Result<i32>
     let answer = if tickets.count > 0 {
         let remaining = tickets.count - 1;
         ticketfile::write_atomic(data, &tickets.with_count(remaining))?;
-        out.emit(&Event::Bought { remaining })?;
-        EXIT_BOUGHT
+        Event::Bought { remaining }
     } else {
-        out.emit(&Event::SoldOut)?;
-        EXIT_SOLD_OUT
+        Event::SoldOut
     };
+    if !with_lock {
+        out.mark(Mark::End(Span::Unlocked));
+    }
+    out.emit(&answer)?;
 
     // mutex.release(): closing the lock file's descriptor is what releases the flock.
     if let Some(guard) = guard {
         drop(guard);
         out.emit(&Event::LockReleased)?;
     }
-    Ok(answer)
+    Ok(match answer {
+        Event::Bought { .. } => code::SUCCESS,
+        _ => code::SOLD_OUT,
+    })
 }

@@ -1,0 +1,450 @@
+//! The registry: every lesson of procdemo, one line each.
+//!
+//! A lesson is one module (`lesson/spawn.rs`, …) that owns its command-line `Args`, its child
+//! `Role` (what its children do, and the `--child` keys that say so), its `Event`s, its
+//! `Summary`, and both sides of its story: `run`, what the main process does, and its children's
+//! `Role::run`. Its sentences live in the two message files (`messages/en.rs`, `zh.rs`), in a
+//! module of the same name.
+//!
+//! The [`lessons!`] line below wires a lesson into everything else: the `procdemo <lesson>`
+//! subcommand with its help, the `--child <lesson>` decoder, how its events are named, shown
+//! and drawn, and the list the tour, `--help` and the tests walk. Adding a lesson is its
+//! module, one line here, and its sentences: the compiler points at every other spot.
+
+use std::ffi::OsString;
+
+use anyhow::Result;
+use serde_json::{Map, Value};
+
+use crate::child::{self, DecodeError, Role as _};
+use crate::error::Stopped;
+use crate::event::{fields_of, Accent, Emit, Header, Lang, LessonEvent, Mark};
+use crate::messages::{self, en, zh, LessonText};
+use crate::sink::{self, Settings};
+use crate::timeline;
+
+/// How a lesson takes part in the tour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TourPart {
+    /// 1: the tutorial's five examples; 2: the lessons after them (`tour --all`).
+    pub part: u8,
+    /// The lesson's options in the tour.
+    pub args: &'static [&'static str],
+    /// The lesson works on a ticket file: the tour gives it a temporary one (`--data`).
+    pub data_file: bool,
+}
+
+macro_rules! lessons {
+    ($($(#[doc = $about:literal])* $Variant:ident => $m:ident;)*) => {
+        $(pub mod $m;)*
+
+        /// Every lesson, in the course's order.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Lesson {
+            $($Variant,)*
+        }
+
+        impl Lesson {
+            pub const ALL: &[Lesson] = &[$(Lesson::$Variant,)*];
+
+            /// Its subcommand, and the word after `--child`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Lesson::$Variant => <$m::Role as child::Role>::LESSON,)*
+                }
+            }
+
+            /// Its sentences for `--help`, `--explain` and the tour.
+            pub fn text(self, lang: Lang) -> &'static LessonText {
+                match (self, lang) {
+                    $((Lesson::$Variant, Lang::En) => &en::$m::TEXT,
+                      (Lesson::$Variant, Lang::Zh) => &zh::$m::TEXT,)*
+                }
+            }
+
+            pub fn tour(self) -> TourPart {
+                match self {
+                    $(Lesson::$Variant => $m::TOUR,)*
+                }
+            }
+
+            /// Every `event` name its events can have (the common ones and `summary` aside).
+            #[cfg(test)]
+            pub fn event_kinds(self) -> &'static [&'static str] {
+                use strum::VariantNames;
+                match self {
+                    $(Lesson::$Variant => $m::Event::VARIANTS,)*
+                }
+            }
+        }
+
+        /// `procdemo <lesson> [OPTIONS]`: flattened into the command line's subcommands.
+        #[derive(clap::Subcommand, Debug, Clone)]
+        pub enum Command {
+            $(
+                $(#[doc = $about])*
+                #[command(long_about = en::$m::TEXT.explain, after_help = $m::EXAMPLES)]
+                $Variant($m::Args),
+            )*
+        }
+
+        impl Command {
+            pub fn lesson(&self) -> Lesson {
+                match self {
+                    $(Command::$Variant(_) => Lesson::$Variant,)*
+                }
+            }
+
+            fn dispatch(&self, s: &Settings) -> Result<()> {
+                match self {
+                    $(Command::$Variant(args) => $m::run(s, args),)*
+                }
+            }
+        }
+
+        /// A child's whole life: decode its command line, then run its lesson's role.
+        /// Returns the exit code.
+        pub fn child_main(args: &[OsString]) -> i32 {
+            match decode_and_run(args) {
+                Ok(code) => code,
+                Err(e) => child::refuse(&e),
+            }
+        }
+
+        fn decode_and_run(args: &[OsString]) -> Result<i32, DecodeError> {
+            let (spec, lesson, mut fields) = child::Spec::decode(args)?;
+            $(
+                if lesson == <$m::Role as child::Role>::LESSON {
+                    let role = $m::Role::decode(&mut fields)?;
+                    fields.finish()?;
+                    crate::sys::set_process_name(c"procdemo");
+                    return Ok(child::run(spec, role));
+                }
+            )*
+            Err(child::bad(format!("unknown lesson `{}`", lesson.escape_debug())))
+        }
+
+        /// The decoder alone, for tests: what `decode_and_run` would run, without running it.
+        #[cfg(test)]
+        fn decode_only(args: &[OsString]) -> Result<(), DecodeError> {
+            let (_, lesson, mut fields) = child::Spec::decode(args)?;
+            $(
+                if lesson == <$m::Role as child::Role>::LESSON {
+                    $m::Role::decode(&mut fields)?;
+                    return fields.finish();
+                }
+            )*
+            Err(child::bad("unknown lesson"))
+        }
+
+        $(
+            impl Emit for $m::Event {
+                fn kind(&self) -> &'static str {
+                    self.into()
+                }
+                fn fields(&self) -> Map<String, Value> {
+                    fields_of(self)
+                }
+                fn human(&self, h: &Header, lang: Lang) -> String {
+                    match lang {
+                        Lang::En => en::$m::event(h, self),
+                        Lang::Zh => zh::$m::event(h, self),
+                    }
+                }
+                fn mark(&self) -> Option<Mark> {
+                    LessonEvent::mark(self)
+                }
+                fn accent(&self) -> Accent {
+                    LessonEvent::accent(self)
+                }
+            }
+
+            /// The last line of a run: `"event": "summary"`, then `"scenario"` and the fields.
+            impl Emit for $m::Summary {
+                fn kind(&self) -> &'static str {
+                    "summary"
+                }
+                fn fields(&self) -> Map<String, Value> {
+                    let mut m = Map::new();
+                    m.insert("scenario".into(), Lesson::$Variant.name().into());
+                    m.extend(fields_of(self));
+                    m
+                }
+                fn human(&self, _: &Header, lang: Lang) -> String {
+                    match lang {
+                        Lang::En => en::$m::summary(self),
+                        Lang::Zh => zh::$m::summary(self),
+                    }
+                }
+                fn accent(&self) -> Accent {
+                    Accent::Summary
+                }
+            }
+        )*
+    };
+}
+
+lessons! {
+    /// Start children that run on their own: the parent does not wait (tutorial, part 1)
+    Spawn => spawn;
+    /// Start children and wait for each one with join: elapsed is the max, not the sum (part 2)
+    Join => join;
+    /// A global variable changed in a child stays unchanged in the parent (part 3)
+    Isolate => isolate;
+    /// A daemon child is ended when the main process ends (part 4)
+    Daemon => daemon;
+    /// Buyers race for tickets in a shared file; an exclusive flock keeps the count right (part 5)
+    Tickets => tickets;
+}
+
+/// The teaching options around one lesson's run, resolved from the command line.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub settings: Settings,
+    pub lang: Lang,
+    /// Print the lesson's paragraph first (human output only).
+    pub explain: bool,
+    /// Keep the run's record and draw the chart on stderr afterwards.
+    pub timeline: bool,
+    pub chart_color: bool,
+}
+
+/// One lesson, with what `--explain` prints before it and `--timeline` draws after it.
+pub fn run(o: &Options, command: &Command) -> Result<()> {
+    let lesson = command.lesson();
+    if o.explain && o.settings.format != crate::event::Format::Json {
+        sink::paragraph(lesson.text(o.lang).explain)?;
+    }
+    if !o.timeline {
+        return command.dispatch(&o.settings);
+    }
+    timeline::record::begin()?;
+    let result = command.dispatch(&o.settings);
+    let records = timeline::record::end();
+    // After a closed stdout the run ends quietly; after an error the error line says it all.
+    let draw = match &result {
+        Ok(()) => true,
+        Err(e) => e.downcast_ref::<Stopped>().is_some(),
+    };
+    if draw {
+        let words = messages::words(o.lang).chart();
+        let lines = timeline::chart(&records, lesson.name(), o.chart_color, words);
+        if !lines.is_empty() {
+            let chart = format!("\n{}\n", lines.join("\n"));
+            let _ = sink::write_line(std::io::stderr(), chart.as_bytes());
+        }
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::child::{Role, Spec};
+    use crate::event::Format;
+    use crate::time::{Clock, TimeScale};
+    use nix::unistd::Pid;
+    use proptest::prelude::*;
+    use std::os::unix::ffi::OsStringExt;
+    use std::path::PathBuf;
+
+    fn spec(format: Format, timeline: Option<i32>) -> Spec {
+        Spec {
+            name: "buyer-3".into(),
+            parent: Pid::from_raw(4241),
+            clock: Clock::from_epoch_ns(123_456_789),
+            scale: TimeScale::new(0.05).unwrap(),
+            format,
+            timeline,
+        }
+    }
+
+    /// Encode, decode: the same spec and the same role, with every key used.
+    fn round_trip<R: Role + PartialEq + std::fmt::Debug>(spec: &Spec, role: R) {
+        let args = spec.to_args(&role);
+        let (back, lesson, mut fields) = Spec::decode(&args).unwrap();
+        assert_eq!(lesson, R::LESSON);
+        assert_eq!(&back, spec);
+        assert_eq!(R::decode(&mut fields).unwrap(), role, "{args:?}");
+        fields.finish().unwrap();
+        assert!(decode_only(&args).is_ok());
+    }
+
+    #[test]
+    fn every_role_round_trips_in_every_format() {
+        let formats = [
+            Format::Json,
+            Format::Human {
+                color: false,
+                lang: Lang::En,
+            },
+            Format::Human {
+                color: true,
+                lang: Lang::Zh,
+            },
+        ];
+        for format in formats {
+            for timeline in [None, Some(7)] {
+                let s = spec(format, timeline);
+                round_trip(&s, spawn::Role);
+                round_trip(&s, join::Role { secs: 2 });
+                round_trip(&s, isolate::Role { value: -7, pipe: 5 });
+                round_trip(&s, daemon::Role { ticks: None });
+                round_trip(&s, daemon::Role { ticks: Some(3) });
+                round_trip(
+                    &s,
+                    tickets::Role {
+                        data: PathBuf::from(OsString::from_vec(
+                            b"dir with space/d=\xffata.json".to_vec(),
+                        )),
+                        lock: false,
+                    },
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_lesson_decodes_its_own_name() {
+        for lesson in Lesson::ALL {
+            let args: Vec<OsString> = ["--child", lesson.name()]
+                .iter()
+                .map(OsString::from)
+                .collect();
+            // Not a whole command line, but the lesson is found: the error is about a key.
+            let err = decode_only(&args).unwrap_err().to_string();
+            assert!(err.contains("missing `name=`"), "{err}");
+        }
+    }
+
+    #[test]
+    fn hand_typed_nonsense_is_an_error_not_a_panic() {
+        let base = "--child join name=x parent=1 epoch=0 scale=1 out=json";
+        for line in [
+            "--child",
+            "--child nonsense",
+            "--child join name=x",
+            base,
+            "--child spawn name=x parent=1 epoch=0 scale=nan out=json",
+            "--child spawn name=x name=y",
+            "--child spawn name=x parent=1 epoch=0 scale=1 out=json extra=1",
+            "--child spawn noequals",
+            "--child isolate name=x parent=1 epoch=0 scale=1 out=json value=1 pipe=1",
+            "--child spawn name=x parent=1 epoch=0 scale=1 out=text",
+            "--child spawn name=x parent=1 epoch=0 scale=1 out=json lang=en",
+            "--child spawn name=x parent=1 epoch=0 scale=1 out=json timeline=2",
+            // Numbers a child would turn into a duration or a count: bounded, never a panic.
+            &format!("{base} sleep=18446744073709551"),
+            &format!("{base} sleep=10001"),
+            "--child daemon name=x parent=1 epoch=0 scale=1 out=json ticks=0",
+            "--child daemon name=x parent=1 epoch=0 scale=1 out=json ticks=99999999999",
+        ] {
+            let args: Vec<OsString> = line.split(' ').map(OsString::from).collect();
+            assert!(decode_only(&args).is_err(), "{line} decoded");
+        }
+        let ok: Vec<OsString> = format!("{base} sleep=10000")
+            .split(' ')
+            .map(OsString::from)
+            .collect();
+        assert!(decode_only(&ok).is_ok());
+    }
+
+    #[test]
+    fn event_kinds_are_unique_across_lessons() {
+        let mut seen: Vec<&str> = vec!["start", "spawned", "exit", "stopping", "summary"];
+        for lesson in Lesson::ALL {
+            for kind in lesson.event_kinds() {
+                // `over` is both spawn's and join's: the same event, said the same way.
+                if *kind == "over" && seen.contains(kind) {
+                    continue;
+                }
+                assert!(!seen.contains(kind), "{kind} twice");
+                seen.push(kind);
+            }
+        }
+    }
+
+    fn arg() -> impl Strategy<Value = OsString> {
+        prop_oneof![
+            // Arbitrary bytes, including '=' and invalid UTF-8.
+            proptest::collection::vec(any::<u8>(), 0..40).prop_map(OsString::from_vec),
+            // Plausible keys with arbitrary values: reaches deeper into the decoder.
+            (
+                prop::sample::select(vec![
+                    "name", "parent", "epoch", "scale", "out", "sleep", "value", "pipe", "ticks",
+                    "data", "lock", "lang", "timeline",
+                ]),
+                proptest::collection::vec(any::<u8>(), 0..24),
+            )
+                .prop_map(|(k, v)| {
+                    let mut b = format!("{k}=").into_bytes();
+                    b.extend(v);
+                    OsString::from_vec(b)
+                }),
+            // Plausible keys with numbers at the edges of their types.
+            (
+                prop::sample::select(vec![
+                    "parent", "epoch", "scale", "sleep", "value", "pipe", "ticks", "timeline"
+                ]),
+                prop::sample::select(vec![
+                    "0",
+                    "-1",
+                    "3",
+                    "1e308",
+                    "-0",
+                    "inf",
+                    "18446744073709551615",
+                    "18446744073709551616",
+                    "9223372036854775807",
+                    "2147483648",
+                ]),
+            )
+                .prop_map(|(k, v)| OsString::from(format!("{k}={v}"))),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_any_arguments_never_panics(
+            lesson in prop::sample::select(
+                Lesson::ALL.iter().map(|l| l.name()).chain(["x", ""]).collect::<Vec<_>>()
+            ),
+            rest in proptest::collection::vec(arg(), 0..12),
+        ) {
+            let mut args = vec![OsString::from("--child"), OsString::from(lesson)];
+            args.extend(rest);
+            let _ = decode_only(&args);
+        }
+
+        #[test]
+        fn any_spec_round_trips(
+            name in "[A-Za-z0-9_-]{1,20}",
+            parent in 1i32..i32::MAX,
+            epoch in any::<u64>(),
+            scale in 0.0f64..=1000.0,
+            secs in 0u64..=10_000,
+            value in any::<i64>(),
+            data in proptest::collection::vec(1u8..=255, 1..60),
+        ) {
+            let s = Spec {
+                name,
+                parent: Pid::from_raw(parent),
+                clock: Clock::from_epoch_ns(epoch),
+                scale: TimeScale::new(scale).unwrap(),
+                format: match epoch % 3 {
+                    0 => Format::Json,
+                    1 => Format::Human { color: false, lang: Lang::En },
+                    _ => Format::Human { color: true, lang: Lang::Zh },
+                },
+                timeline: (epoch % 2 == 0).then_some(3 + (epoch % 1000) as i32),
+            };
+            round_trip(&s, join::Role { secs });
+            round_trip(&s, isolate::Role { value, pipe: 3 + (secs % 1000) as i32 });
+            round_trip(&s, daemon::Role { ticks: (secs > 0).then_some(secs) });
+            round_trip(&s, tickets::Role {
+                data: PathBuf::from(OsString::from_vec(data)),
+                lock: value % 2 == 0,
+            });
+        }
+    }
+}
