@@ -54,6 +54,10 @@ pub struct Global {
     #[arg(long, global = true)]
     pub timeline: bool,
 
+    /// After the run, write it as a Chrome trace-event file for ui.perfetto.dev
+    #[arg(long, global = true, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+
     /// Before the run, print what the scenario shows and what to watch for
     #[arg(long, global = true, conflicts_with = "json")]
     pub explain: bool,
@@ -99,6 +103,7 @@ impl Global {
             lang: self.lang(),
             explain: self.explain,
             timeline: self.timeline,
+            trace: self.trace.clone(),
             chart_color: self.chart_color(),
         }
     }

@@ -198,7 +198,7 @@ lessons! {
 }
 
 /// The teaching options around one lesson's run, resolved from the command line.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Options {
     pub settings: Settings,
     pub lang: Lang,
@@ -206,6 +206,8 @@ pub struct Options {
     pub explain: bool,
     /// Keep the run's record and draw the chart on stderr afterwards.
     pub timeline: bool,
+    /// Keep the run's record and write it as a trace file afterwards.
+    pub trace: Option<std::path::PathBuf>,
     pub chart_color: bool,
 }
 
@@ -215,23 +217,30 @@ pub fn run(o: &Options, command: &Command) -> Result<()> {
     if o.explain && o.settings.format != crate::event::Format::Json {
         sink::paragraph(lesson.text(o.lang).explain)?;
     }
-    if !o.timeline {
+    if !o.timeline && o.trace.is_none() {
         return command.dispatch(&o.settings);
     }
     timeline::record::begin()?;
     let result = command.dispatch(&o.settings);
     let records = timeline::record::end();
     // After a closed stdout the run ends quietly; after an error the error line says it all.
-    let draw = match &result {
+    let finished = match &result {
         Ok(()) => true,
         Err(e) => e.downcast_ref::<Stopped>().is_some(),
     };
-    if draw {
+    if finished && o.timeline {
         let words = messages::words(o.lang).chart();
         let lines = timeline::chart(&records, lesson.name(), o.chart_color, words);
         if !lines.is_empty() {
             let chart = format!("\n{}\n", lines.join("\n"));
             let _ = sink::write_line(std::io::stderr(), chart.as_bytes());
+        }
+    }
+    // The trace is written whatever happened: a stopped or failed run is worth looking at.
+    if let Some(path) = &o.trace {
+        let written = timeline::trace::write(path, &records, lesson.name());
+        if result.is_ok() {
+            written?;
         }
     }
     result

@@ -1,12 +1,14 @@
-//! `--timeline`: after the run, one row per process on one time axis, drawn on stderr.
+//! `--timeline` and `--trace`: after the run, one row per process on one time axis, drawn on
+//! stderr, or written as a trace file for Perfetto.
 //!
-//! Three steps, one module each: [`record`] keeps what every process of the run emitted (a
-//! shared in-memory file), [`rows`] turns those records into one row per process from their
-//! typed marks, and [`draw`] turns rows into lines of text.
+//! One step per module: [`record`] keeps what every process of the run emitted (a shared
+//! in-memory file), [`rows`] turns those records into one row per process from their typed
+//! marks, [`draw`] turns rows into lines of text, and [`trace`] into trace events.
 
 pub mod draw;
 pub mod record;
 pub mod rows;
+pub mod trace;
 
 pub use draw::{ChartWords, WIDTH};
 

@@ -134,8 +134,10 @@ fn row(
             _ => {}
         }
     }
-    // A stretch still open when the process ended lasts until its end.
-    spans.extend(open.map(|(kind, from)| (from, end, kind)));
+    // A stretch still open when the process ended lasts until it exited (a buyer killed
+    // while it held the lock held it until then), or until its end.
+    let exit = exited.map_or(end, |t: f64| t.max(start));
+    spans.extend(open.map(|(kind, from)| (from, exit.max(from), kind)));
     if let (Some(from), Some((to, _))) = (exited, reaped) {
         spans.push((from, to, Span::Zombie));
     }

@@ -7,6 +7,7 @@
 mod harness;
 
 mod architecture;
+mod classroom;
 mod faults;
 mod foundation;
 mod isolate_daemon;
@@ -34,6 +35,7 @@ fn main() {
     let tests: Vec<Trial> = [
         foundation::tests(),
         architecture::tests(),
+        classroom::tests(),
         isolate_daemon::tests(),
         tickets::tests(),
         faults::tests(),
