@@ -358,6 +358,43 @@ mod tests {
         assert!(decode_only(&ok).is_ok());
     }
 
+    /// The event names of the reference table in docs/CLI.md (its first column).
+    fn documented_events() -> Vec<String> {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/CLI.md"))
+            .expect("docs/CLI.md");
+        let table = doc
+            .split("### Event reference")
+            .nth(1)
+            .expect("an `### Event reference` section in docs/CLI.md");
+        table
+            .lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .filter_map(|l| l.split('|').nth(1))
+            .filter_map(|cell| cell.trim().strip_prefix('`')?.strip_suffix('`'))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn every_event_is_documented() {
+        use strum::VariantNames;
+        let documented = documented_events();
+        let mut emitted: Vec<&str> = crate::event::Common::VARIANTS.to_vec();
+        emitted.push("summary");
+        for lesson in Lesson::ALL {
+            emitted.extend(lesson.event_kinds());
+        }
+        let missing: Vec<&&str> = emitted
+            .iter()
+            .filter(|k| !documented.iter().any(|d| d == *k))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "events procdemo emits but docs/CLI.md does not document: {missing:?}"
+        );
+    }
+
     #[test]
     fn event_kinds_are_unique_across_lessons() {
         let mut seen: Vec<&str> = vec!["start", "spawned", "exit", "stopping", "summary"];
