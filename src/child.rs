@@ -4,11 +4,12 @@
 //!
 //! ```text
 //! procdemo --child <lesson> name=Process-1 parent=4241 epoch=… scale=0.05 out=json [lesson keys]
-//! procdemo --child <lesson> … out=text lang=zh timeline=5 [lesson keys]
+//! procdemo --child <lesson> … out=text lang=zh width=80 timeline=5 [lesson keys]
 //! ```
 //!
-//! so `ps -f` shows exactly what each child was asked to do. `lang=` (`en` or `zh`) comes with
-//! human output only (`out=text` or `out=color`): JSON is the same in every language.
+//! so `ps -f` shows exactly what each child was asked to do. `lang=` (`en` or `zh`) and
+//! `width=` (the terminal's columns, 0 where lines are not wrapped) come with human output only
+//! (`out=text` or `out=color`): JSON is the same in every language and never wrapped.
 //! `timeline=FD` comes only with `--timeline`: the descriptor, inherited open, of the run's
 //! shared record where every process appends its events.
 //!
@@ -147,8 +148,9 @@ impl Spec {
         // Display for f64 prints the shortest text that parses back to the same number.
         kv.number("scale", self.scale.factor());
         kv.put("out", format_tag(self.format));
-        if let Format::Human { lang, .. } = self.format {
+        if let Format::Human { lang, width, .. } = self.format {
             kv.put("lang", lang.as_str());
+            kv.number("width", width);
         }
         if let Some(fd) = self.timeline {
             kv.number("timeline", fd);
@@ -194,9 +196,10 @@ impl Spec {
             .ok_or_else(|| bad("scale must be a finite number from 0 to 1000"))?;
         let human = |fields: &mut Fields, color| {
             let lang = fields.text("lang")?;
-            Lang::parse(lang)
-                .map(|lang| Format::Human { color, lang })
-                .ok_or_else(|| bad(format!("unknown language `{lang}`")))
+            let lang =
+                Lang::parse(lang).ok_or_else(|| bad(format!("unknown language `{lang}`")))?;
+            let width = fields.number_in("width", 0..=u16::MAX)?;
+            Ok::<_, DecodeError>(Format::Human { color, lang, width })
         };
         let format = match fields.text("out")? {
             "json" => Format::Json,

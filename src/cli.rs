@@ -2,6 +2,7 @@
 //! per lesson (from the registry, `lesson::Command`), and the tour. The hidden `--child` entry
 //! point is not here: children are decoded by `child.rs` before clap ever runs.
 
+use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -12,7 +13,7 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand,
 use crate::event::{Format, Lang};
 use crate::lesson::{self, Options};
 use crate::sink::Settings;
-use crate::time::{parse_scale, TimeScale};
+use crate::time::TimeScale;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -38,8 +39,10 @@ pub struct Global {
     #[arg(long, global = true)]
     pub json: bool,
 
-    /// Multiply every sleep by F (0 = never sleep, 1 = the tutorial's timings)
-    #[arg(long, global = true, value_name = "F", default_value = "1", value_parser = parse_scale)]
+    /// Multiply every sleep by F: 1 (the default) is the tutorial's timings, 0 never sleeps;
+    /// the tour's default is 0.2
+    #[arg(long, global = true, value_name = "F", default_value = "1", hide_default_value = true,
+          value_parser = scale)]
     pub time_scale: TimeScale,
 
     /// When to colour human output
@@ -77,9 +80,17 @@ impl Global {
             return Format::Json;
         }
         let color = self.color_for(std::io::stdout().is_terminal());
+        let stdout = std::io::stdout();
+        // Human lines wrap only on a terminal: a pipe or a file gets one line per event.
+        let width = if stdout.is_terminal() {
+            terminal_size::terminal_size_of(&stdout).map_or(0, |(w, _)| w.0)
+        } else {
+            0
+        };
         Format::Human {
             color,
             lang: self.lang(),
+            width,
         }
     }
 
@@ -121,20 +132,213 @@ impl Global {
     }
 }
 
-/// Parse the command line, exiting with clap's usage error (2) when it does not parse.
+/// Parse the command line, exiting with a usage error (2) when it does not parse. Help and
+/// usage errors are in the language of the run: `--lang` when it is on the command line
+/// itself (looked for before clap parses anything), else the locale's.
 pub fn parse() -> Cli {
-    let mut cmd = Cli::command();
-    let matches = cmd.get_matches_mut();
-    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit());
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let lang = lang_of(&args);
+    let mut cmd = command(lang);
+    let matches = cmd
+        .try_get_matches_from_mut(&args)
+        .unwrap_or_else(|e| exit_with(e, lang));
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| exit_with(e, lang));
     cli.global.time_scale_given = typed(&matches, "time_scale");
-    if cli.global.json && matches!(cli.command, Command::Tour) {
-        cmd.error(
-            ErrorKind::ArgumentConflict,
-            "the tour is a guided text, it has no --json; run one scenario with --json instead",
-        )
-        .exit();
-    }
     cli
+}
+
+/// `--lang X` or `--lang=X`, the last one given, before any parsing; else the locale's.
+fn lang_of(args: &[OsString]) -> Lang {
+    let mut lang = None;
+    let mut it = args.iter().map(|a| a.to_str().unwrap_or(""));
+    while let Some(arg) = it.next() {
+        let value = match arg.strip_prefix("--lang") {
+            Some("") => it.next(),
+            Some(v) => v.strip_prefix('='),
+            None => None,
+        };
+        if let Some(l) = value.and_then(Lang::parse) {
+            lang = Some(l);
+        }
+    }
+    lang.unwrap_or_else(Lang::from_env)
+}
+
+/// The whole command line's definition, with its help in `lang`: each lesson's one line, and
+/// the paragraph that explains it with its default options (`procdemo <lesson> --help`).
+pub fn command(lang: Lang) -> clap::Command {
+    let width = help_width();
+    let mut cmd = Cli::command().term_width(width);
+    for &lesson in crate::lesson::Lesson::ALL {
+        // Wrapped here: clap breaks lines only at spaces, and Chinese has none.
+        let explain = crate::text::wrap(
+            &crate::lesson::default_command(lesson).explain(lang, 1.0),
+            width,
+        )
+        .join("\n");
+        cmd = cmd.mut_subcommand(lesson.name(), |c| {
+            c.about(lesson.about(lang)).long_about(explain)
+        });
+    }
+    match lang {
+        Lang::En => cmd,
+        Lang::Zh => chinese(cmd),
+    }
+}
+
+/// How wide `--help` may be: the terminal's width when stdout is one (`COLUMNS` first, as
+/// the shell sets it, then the TIOCGWINSZ ioctl, tty_ioctl(4)), at most 100; 80 elsewhere.
+fn help_width() -> usize {
+    let columns = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
+    let terminal =
+        || terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0));
+    columns.or_else(terminal).unwrap_or(80).clamp(40, 100) - 1
+}
+
+/// The help in Chinese: clap's own words (headings, `-h`, `-V`) and procdemo's.
+fn chinese(cmd: clap::Command) -> clap::Command {
+    use clap::{Arg, ArgAction};
+    const TEMPLATE: &str = "{about-with-newline}\n用法：{usage}\n\n{all-args}{after-help}";
+    const OPTIONS: [(&str, &str); 7] = [
+        ("json", "只打印事件，每行一个 JSON 对象（JSON Lines）"),
+        (
+            "time_scale",
+            "所有睡眠时间乘以 F：默认 1 是教程里的时间，0 是不睡眠；导览默认是 0.2",
+        ),
+        ("color", "什么时候给输出加颜色"),
+        (
+            "lang",
+            "输出的语言 [默认：LC_ALL、LC_MESSAGES 或 LANG 以 zh 开头时是 zh]",
+        ),
+        (
+            "timeline",
+            "运行之后，在同一条时间轴上为每个进程画一行（输出到 stderr）",
+        ),
+        (
+            "trace",
+            "运行之后，把它写成 Chrome trace-event 文件，用 ui.perfetto.dev 打开",
+        ),
+        ("explain", "运行之前，说明这个场景演示什么、要注意什么"),
+    ];
+    let localize = |c: clap::Command| {
+        let mut c = c
+            .help_template(TEMPLATE)
+            .disable_help_subcommand(true)
+            .subcommand_help_heading("命令")
+            .disable_help_flag(true)
+            .disable_version_flag(true)
+            .arg(
+                Arg::new("help")
+                    .short('h')
+                    .long("help")
+                    .action(ArgAction::Help)
+                    .help("打印帮助（-h 是摘要）")
+                    .help_heading("选项"),
+            )
+            .arg(
+                Arg::new("version")
+                    .short('V')
+                    .long("version")
+                    .action(ArgAction::Version)
+                    .help("打印版本")
+                    .help_heading("选项"),
+            )
+            .mut_args(|a| a.help_heading("选项"));
+        for (id, help) in OPTIONS {
+            if c.get_arguments().any(|a| a.get_id() == id) {
+                c = c.mut_arg(id, |a| a.help(help));
+            }
+        }
+        c
+    };
+    let mut cmd = localize(cmd)
+        .about("真实的 Unix 进程，看得见：创建进程、等待进程、进程的隔离、守护进程，以及用 flock 共享一个文件")
+        .after_help("第一次用？从 `procdemo tour` 开始，或者 `procdemo <场景> --explain`。");
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    for name in names {
+        cmd = cmd.mut_subcommand(name, localize);
+    }
+    for &lesson in crate::lesson::Lesson::ALL {
+        cmd = cmd.mut_subcommand(lesson.name(), |mut c| {
+            for (id, help) in lesson.options_zh() {
+                c = c.mut_arg(*id, |a| a.help(*help));
+            }
+            c
+        });
+    }
+    cmd.mut_subcommand("tour", |c| {
+        c.about("依次运行教程里的五个场景，每个之前先说明，之后再总结")
+            .long_about(
+                "依次运行教程里的五个场景：spawn、join、isolate、daemon、tickets。每个场景之前\
+                 有一小段说明要注意什么，之后有一句话总结它说明了什么；加上 --all 还会继续\
+                 教程之后的课。除非用 --time-scale 另外指定，所有睡眠都乘以 0.2，整个导览只需\
+                 几秒钟；tickets 部分用一个临时的票数文件，不会动你的 data.json。\
+                 加上 --json 只打印各次运行的事件。",
+            )
+    })
+}
+
+/// A usage error (or `--help`, `--version`), in the run's language, and its exit code.
+fn exit_with(e: clap::Error, lang: Lang) -> ! {
+    use clap::error::ContextKind;
+    if lang == Lang::En || e.kind() == ErrorKind::DisplayVersion {
+        e.exit()
+    }
+    let rendered = e.render().to_string();
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        // clap's own few words inside the help, which it has no setting for.
+        let help = rendered
+            .replace("[default: ", "[默认：")
+            .replace("[possible values: ", "[可选值：")
+            .replace("Possible values:", "可选值：");
+        let code = if e.kind() == ErrorKind::DisplayHelp {
+            crate::error::code::SUCCESS
+        } else {
+            crate::error::code::USAGE
+        };
+        let _ = crate::sink::write_line(std::io::stdout(), help.as_bytes());
+        std::process::exit(code)
+    }
+    let ctx = |k| e.get(k).map(|v| v.to_string()).unwrap_or_default();
+    let why = std::error::Error::source(&e).map(|s| match s.downcast_ref::<NumberError>() {
+        Some(n) => n.chinese(),
+        None => s.to_string(),
+    });
+    let what = match e.kind() {
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => format!(
+            "{} 的值「{}」无效{}",
+            ctx(ContextKind::InvalidArg),
+            ctx(ContextKind::InvalidValue),
+            why.map_or(String::new(), |w| format!("：{w}"))
+        ),
+        ErrorKind::UnknownArgument => format!("不认识的参数 {}", ctx(ContextKind::InvalidArg)),
+        ErrorKind::InvalidSubcommand => {
+            format!("不认识的场景 {}", ctx(ContextKind::InvalidSubcommand))
+        }
+        ErrorKind::MissingRequiredArgument => {
+            format!("缺少参数 {}", ctx(ContextKind::InvalidArg))
+        }
+        ErrorKind::MissingSubcommand => "缺少场景：procdemo 后面要跟一个场景的名字".to_owned(),
+        ErrorKind::ArgumentConflict => format!(
+            "{} 不能和 {} 一起用",
+            ctx(ContextKind::InvalidArg),
+            ctx(ContextKind::PriorArg)
+        ),
+        _ => format!("命令行不对（{}）", rendered.lines().next().unwrap_or("")),
+    };
+    let usage = rendered
+        .lines()
+        .find_map(|l| l.strip_prefix("Usage: "))
+        .unwrap_or("procdemo [OPTIONS] <COMMAND>");
+    let text = format!("procdemo: 错误：{what}\n\n用法：{usage}\n\n更多信息请用 '--help'。\n");
+    let _ = crate::sink::write_line(std::io::stderr(), text.as_bytes());
+    std::process::exit(crate::error::code::USAGE)
 }
 
 /// Was the (global) option `id` typed, before or after the subcommand?
@@ -158,12 +362,14 @@ pub enum Command {
     #[command(
         long_about = "All five scenarios in turn: spawn, join, isolate, daemon, tickets. Each \
                       is introduced by a short paragraph on what to watch for and closed by one \
-                      sentence on what it showed. Every sleep is scaled by 0.2 unless \
-                      --time-scale says otherwise, so the tour takes a few seconds; the tickets \
-                      part uses a temporary ticket file, never your data.json.",
+                      sentence on what it showed; --all goes on with the lessons after the \
+                      tutorial. Every sleep is scaled by 0.2 unless --time-scale says \
+                      otherwise, so the tour takes a few seconds; the tickets part uses a \
+                      temporary ticket file, never your data.json. With --json it prints the \
+                      runs' events only.",
         after_help = TOUR_EXAMPLES
     )]
-    Tour,
+    Tour(crate::tour::Args),
     /// Print a completion script for a shell (see docs/completions.md)
     #[command(hide = true)]
     Completions {
@@ -184,22 +390,72 @@ const TOUR_EXAMPLES: &str = "\
 Examples:
   procdemo tour                                       # a few seconds, in your language
   procdemo --lang zh tour                             # 中文
-  procdemo --time-scale 1 tour --timeline             # the tutorial's timings, with charts";
+  procdemo --time-scale 1 tour --timeline             # the tutorial's timings, with charts
+  procdemo tour --all                                 # and the lessons after the tutorial";
 
 /// A count option: 1 to 10000.
-pub fn count(s: &str) -> Result<usize, String> {
+pub fn count(s: &str) -> Result<usize, NumberError> {
     bounded(s, 1, 10_000)
 }
 
 /// A whole number from `lo` to `hi`, for clap.
-pub fn bounded(s: &str, lo: usize, hi: usize) -> Result<usize, String> {
+pub fn bounded(s: &str, lo: usize, hi: usize) -> Result<usize, NumberError> {
     let n: usize = s
+        .trim()
         .parse()
-        .map_err(|_| format!("`{s}` is not a whole number"))?;
+        .map_err(|_| NumberError::NotWhole(s.into()))?;
     if (lo..=hi).contains(&n) {
         Ok(n)
     } else {
-        Err(format!("{n} is out of range ({lo} to {hi})"))
+        Err(NumberError::OutOfRange(
+            s.into(),
+            lo.to_string(),
+            hi.to_string(),
+        ))
+    }
+}
+
+/// `--time-scale F`: a finite number from 0 to 1000.
+fn scale(s: &str) -> Result<TimeScale, NumberError> {
+    let f: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| NumberError::NotANumber(s.into()))?;
+    TimeScale::new(f)
+        .ok_or_else(|| NumberError::OutOfRange(s.into(), "0".into(), TimeScale::MAX.to_string()))
+}
+
+/// A number option that does not parse: said in English by `Display`, in Chinese by
+/// [`exit_with`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NumberError {
+    NotWhole(String),
+    NotANumber(String),
+    /// The text, the least and the most allowed.
+    OutOfRange(String, String, String),
+}
+
+impl std::fmt::Display for NumberError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NumberError::NotWhole(s) => write!(f, "`{s}` is not a whole number"),
+            NumberError::NotANumber(s) => write!(f, "`{s}` is not a number"),
+            NumberError::OutOfRange(s, lo, hi) => {
+                write!(f, "{s} is out of range ({lo} to {hi})")
+            }
+        }
+    }
+}
+
+impl std::error::Error for NumberError {}
+
+impl NumberError {
+    fn chinese(&self) -> String {
+        match self {
+            NumberError::NotWhole(s) => format!("「{s}」不是整数"),
+            NumberError::NotANumber(s) => format!("「{s}」不是数字"),
+            NumberError::OutOfRange(s, lo, hi) => format!("{s} 超出范围（{lo} 到 {hi}）"),
+        }
     }
 }
 

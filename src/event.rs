@@ -56,11 +56,12 @@ impl Lang {
     }
 }
 
-/// How lines are written: JSON Lines, or human text with or without colour, in a language.
+/// How lines are written: JSON Lines, or human text with or without colour, in a language,
+/// wrapped to a terminal's `width` (0: never wrapped, as in a pipe or a file).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Json,
-    Human { color: bool, lang: Lang },
+    Human { color: bool, lang: Lang, width: u16 },
 }
 
 /// What goes in front of every line: when, and which process wrote it.
@@ -150,6 +151,8 @@ pub enum Span {
     QueueWait,
     /// Exited, but not yet reaped by its parent: a zombie (drawn from the parent's marks).
     Zombie,
+    /// The main, blocked in waitpid(2) until a child ends: `p.join()`.
+    Joining,
 }
 
 /// How a child's row ends on the chart, when its lesson has more to say than an exit code.

@@ -57,7 +57,7 @@ fn run() -> ! {
     let cli = cli::parse();
     let result = match &cli.command {
         cli::Command::Lesson(command) => lesson::run(&cli.global.options(), command),
-        cli::Command::Tour => tour::run(&cli.global),
+        cli::Command::Tour(args) => tour::run(&cli.global, args),
         cli::Command::Completions { shell } => manual::completions(*shell),
         cli::Command::Man { dir } => manual::man(dir.as_deref()),
     };

@@ -7,6 +7,7 @@
 use serde_json::{Map, Value};
 
 use crate::event::{Accent, Emit, Format, Header};
+use crate::text::width as text_width;
 
 /// The most a line may take to stay atomic on a pipe (`PIPE_BUF`, pipe(7)).
 pub const MAX_LINE: usize = 4096;
@@ -15,9 +16,9 @@ pub const MAX_LINE: usize = 4096;
 pub fn line(format: Format, header: &Header, event: &impl Emit) -> Vec<u8> {
     let mut line = match format {
         Format::Json => json_line(header, event),
-        Format::Human { color, lang } => {
+        Format::Human { color, lang, width } => {
             let text = event.human(header, lang);
-            human_line(header, &text, event.accent(), color)
+            human_line(header, &text, event.accent(), color, width.into())
         }
     };
     // A line must fit in one atomic write. Only a pathological value (a path of thousands of
@@ -78,8 +79,21 @@ pub fn name_color(name: &str) -> &'static str {
     PALETTE[n % PALETTE.len()]
 }
 
-fn human_line(h: &Header, text: &str, accent: Accent, color: bool) -> Vec<u8> {
+/// `   0.302s Process-1    4242  text`, the text wrapped to `width` columns (0: not wrapped)
+/// with a hanging indent under the text's own column, so the time, name and pid stand out.
+fn human_line(h: &Header, text: &str, accent: Accent, color: bool, width: usize) -> Vec<u8> {
     let time = format!("{:>8.3}s", h.t_ms / 1000.0);
+    // The columns in front of the text: time, name (at least 10), pid (at least 7), two spaces.
+    let indent =
+        time.len() + 1 + text_width(h.name).max(10) + 1 + h.pid.to_string().len().max(7) + 2;
+    let wrapped;
+    let text = if width > indent + 20 && text_width(text) > width - indent {
+        let pad = format!("\n{}", " ".repeat(indent));
+        wrapped = crate::text::wrap(text, width - indent - 1).join(&pad);
+        wrapped.as_str()
+    } else {
+        text
+    };
     let line = if color {
         let accent = match accent {
             Accent::Plain => "",
@@ -133,6 +147,7 @@ mod tests {
             Format::Human {
                 color: false,
                 lang: Lang::En,
+                width: 0,
             },
             &header(),
             &ev,
@@ -144,6 +159,7 @@ mod tests {
             Format::Human {
                 color: true,
                 lang: Lang::En,
+                width: 0,
             },
             &header(),
             &ev,
@@ -180,6 +196,7 @@ mod tests {
         let human = Format::Human {
             color: false,
             lang: Lang::Zh,
+            width: 0,
         };
         let l = line(human, &header(), &Long);
         assert!(l.len() <= MAX_LINE && l.ends_with(b"\n"));

@@ -24,7 +24,7 @@ use std::os::fd::AsFd;
 
 use crate::child::{self, Method, Role, Spec};
 use crate::error::{code, OutputClosed, Stopped};
-use crate::event::{Common, Ended, Mark};
+use crate::event::{Common, Ended, Mark, Span};
 use crate::sink::Out;
 use crate::sys;
 use crate::time::TimeScale;
@@ -141,6 +141,7 @@ impl<'o> Supervisor<'o> {
 
     /// Wait until `pid` has ended and been reaped: Python's `p.join()`.
     pub fn join(&mut self, pid: Pid) -> Result<Ended> {
+        let mut waiting = Waiting::new(self.out);
         loop {
             if let Some(i) = self.reaped.iter().position(|(p, _)| *p == pid) {
                 return Ok(self.reaped.swap_remove(i).1);
@@ -149,13 +150,16 @@ impl<'o> Supervisor<'o> {
                 self.running.iter().any(|r| r.pid == pid),
                 "{pid} is not a child of this run"
             );
+            waiting.begin();
             self.poll(None)?;
         }
     }
 
     /// Wait until every child has ended and been reaped.
     pub fn join_all(&mut self) -> Result<()> {
+        let mut waiting = Waiting::new(self.out);
         while !self.running.is_empty() {
+            waiting.begin();
             self.poll(None)?;
         }
         self.reaped.clear();
@@ -318,6 +322,34 @@ impl<'o> Supervisor<'o> {
                 child_name: child.name,
                 ended,
             })?;
+        }
+    }
+}
+
+/// The timeline's mark for a main blocked in a join: begun the first time the main blocks
+/// (a join of a child that already ended does not wait), ended when the guard goes.
+struct Waiting<'o> {
+    out: &'o Out,
+    begun: bool,
+}
+
+impl<'o> Waiting<'o> {
+    fn new(out: &'o Out) -> Self {
+        Waiting { out, begun: false }
+    }
+
+    fn begin(&mut self) {
+        if !self.begun {
+            self.begun = true;
+            self.out.mark(Mark::Begin(Span::Joining));
+        }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if self.begun {
+            self.out.mark(Mark::End(Span::Joining));
         }
     }
 }

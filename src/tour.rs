@@ -27,11 +27,12 @@ pub const SCALE: f64 = 0.2;
 /// On a terminal, the tutorial's seconds left to read a paragraph before its part runs.
 const READING_PAUSE: f64 = 3.0;
 
-/// The parts, in the course's order, as the command lines that run them.
-fn parts(data: &std::path::Path) -> Vec<(Lesson, Vec<OsString>)> {
+/// The parts, in the course's order, as the command lines that run them: the tutorial's own
+/// examples (part 1), and with `--all` the lessons after them (part 2).
+fn parts(data: &std::path::Path, all: bool) -> Vec<(Lesson, Vec<OsString>)> {
     Lesson::ALL
         .iter()
-        .filter(|lesson| lesson.tour().part == 1)
+        .filter(|lesson| all || lesson.tour().part == 1)
         .map(|&lesson| {
             let tour = lesson.tour();
             let mut argv: Vec<OsString> = ["procdemo", lesson.name()]
@@ -48,7 +49,15 @@ fn parts(data: &std::path::Path) -> Vec<(Lesson, Vec<OsString>)> {
         .collect()
 }
 
-pub fn run(g: &Global) -> Result<()> {
+/// `procdemo tour [--all]`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// After the tutorial's five examples, go on with the lessons after them (part 2)
+    #[arg(long)]
+    pub all: bool,
+}
+
+pub fn run(g: &Global, args: &Args) -> Result<()> {
     let mut g = g.clone();
     if !g.time_scale_given {
         g.time_scale = TimeScale::new(SCALE).expect("a valid scale");
@@ -56,35 +65,47 @@ pub fn run(g: &Global) -> Result<()> {
     g.explain = false; // the tour explains every part itself
     let lang = g.lang();
     let words = messages::words(lang);
-    let bold = matches!(g.format(), Format::Human { color: true, .. });
+    let format = g.format();
+    // With --json stdout carries nothing but events: the narration is left out.
+    let say = |text: &str| match format {
+        Format::Json => Ok(()),
+        Format::Human { .. } => paragraph(text),
+    };
     let dir = TempDir::new()?;
-    let parts = parts(&dir.0.join("data.json"));
+    let parts = parts(&dir.0.join("data.json"), args.all);
 
-    paragraph(&words.tour_intro(g.time_scale.factor()))?;
+    say(&words.tour_intro(g.time_scale.factor()))?;
     for (i, (lesson, argv)) in parts.iter().enumerate() {
+        if i > 0 && lesson.tour().part != parts[i - 1].0.tour().part {
+            say(words.tour_second_part())?;
+        }
         let heading = words.tour_heading(i + 1, parts.len(), lesson.name());
-        let heading = if bold {
-            format!("\x1b[1m{heading}\x1b[0m\n\n")
-        } else {
-            format!("{heading}\n\n")
-        };
-        write_line(std::io::stdout(), heading.as_bytes())?;
-        paragraph(lesson.text(lang).explain)?;
-        pause(&g)?;
+        if let Format::Human { color, .. } = format {
+            let heading = if color {
+                format!("\x1b[1m{heading}\x1b[0m\n\n")
+            } else {
+                format!("{heading}\n\n")
+            };
+            write_line(std::io::stdout(), heading.as_bytes())?;
+        }
         let cli = Cli::try_parse_from(argv).context("the tour's own command line")?;
         let Command::Lesson(command) = &cli.command else {
             anyhow::bail!("the tour's part {} is not a lesson", lesson.name());
         };
+        say(&command.explain(lang, g.time_scale.factor()))?;
+        pause(&g)?;
         lesson::run(&g.options(), command)?;
-        write_line(std::io::stdout(), b"\n")?;
-        paragraph(lesson.text(lang).showed)?;
+        if format != Format::Json {
+            write_line(std::io::stdout(), b"\n")?;
+        }
+        say(lesson.showed(lang))?;
     }
-    paragraph(words.tour_outro())
+    say(words.tour_outro(args.all))
 }
 
 /// Time to read, on a terminal only; Ctrl-C still stops the tour at once.
 fn pause(g: &Global) -> Result<()> {
-    if !std::io::stdout().is_terminal() {
+    if g.json || !std::io::stdout().is_terminal() {
         return Ok(());
     }
     let out = Out::new(g.format(), Clock::start(), "main");
@@ -125,8 +146,10 @@ mod tests {
 
     #[test]
     fn every_part_parses_and_tickets_use_the_temporary_file() {
-        let parts = parts(std::path::Path::new("tour-dir/data.json"));
+        let parts = parts(std::path::Path::new("tour-dir/data.json"), false);
         assert_eq!(parts.len(), 5, "the tutorial's five examples");
+        let all = parts_of_all();
+        assert_eq!(all.len(), Lesson::ALL.len(), "--all: every lesson");
         for (which, argv) in &parts {
             let cli = Cli::try_parse_from(argv).unwrap();
             let Command::Lesson(command) = cli.command else {
@@ -136,6 +159,10 @@ mod tests {
         }
         let (_, tickets) = &parts[4];
         assert_eq!(tickets.last().unwrap(), "tour-dir/data.json");
+    }
+
+    fn parts_of_all() -> Vec<(Lesson, Vec<OsString>)> {
+        parts(std::path::Path::new("tour-dir/data.json"), true)
     }
 
     #[test]

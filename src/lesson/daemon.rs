@@ -169,6 +169,14 @@ impl child::Role for Role {
             if self.ticks.is_some_and(|t| tick >= t) {
                 break;
             }
+            if scale.of(CHILD_PERIOD).is_none() && self.ticks.is_none() {
+                // `--time-scale 0`: the next tick would come at once, and the one after, a
+                // busy loop of lines until the main ends us. Wait for that end instead,
+                // asleep: the lesson (the daemon dies with its main) is the same.
+                loop {
+                    std::thread::park();
+                }
+            }
             scale.sleep(CHILD_PERIOD);
         }
         Ok(crate::error::code::SUCCESS)

@@ -6,7 +6,7 @@
 //! `Role::run`. Its sentences live in the two message files (`messages/en.rs`, `zh.rs`), in a
 //! module of the same name.
 //!
-//! The [`lessons!`] line below wires a lesson into everything else: the `procdemo <lesson>`
+//! The `lessons!` line below wires a lesson into everything else: the `procdemo <lesson>`
 //! subcommand with its help, the `--child <lesson>` decoder, how its events are named, shown
 //! and drawn, and the list the tour, `--help` and the tests walk. Adding a lesson is its
 //! module, one line here, and its sentences: the compiler points at every other spot.
@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use crate::child::{self, DecodeError, Role as _};
 use crate::error::Stopped;
 use crate::event::{fields_of, Accent, Emit, Header, Lang, LessonEvent, Mark};
-use crate::messages::{self, en, zh, LessonText};
+use crate::messages::{self, en, zh};
 use crate::sink::{self, Settings};
 use crate::timeline;
 
@@ -35,7 +35,7 @@ pub struct TourPart {
 }
 
 macro_rules! lessons {
-    ($($(#[doc = $about:literal])* $Variant:ident => $m:ident;)*) => {
+    ($($Variant:ident => $m:ident;)*) => {
         $(pub mod $m;)*
 
         /// Every lesson, in the course's order.
@@ -54,11 +54,26 @@ macro_rules! lessons {
                 }
             }
 
-            /// Its sentences for `--help`, `--explain` and the tour.
-            pub fn text(self, lang: Lang) -> &'static LessonText {
+            /// Its one line in `--help`.
+            pub fn about(self, lang: Lang) -> &'static str {
                 match (self, lang) {
-                    $((Lesson::$Variant, Lang::En) => &en::$m::TEXT,
-                      (Lesson::$Variant, Lang::Zh) => &zh::$m::TEXT,)*
+                    $((Lesson::$Variant, Lang::En) => en::$m::ABOUT,
+                      (Lesson::$Variant, Lang::Zh) => zh::$m::ABOUT,)*
+                }
+            }
+
+            /// Its options' help in Chinese, by option id (English is in its `Args`).
+            pub fn options_zh(self) -> &'static [(&'static str, &'static str)] {
+                match self {
+                    $(Lesson::$Variant => zh::$m::OPTIONS,)*
+                }
+            }
+
+            /// The sentence the tour closes it with.
+            pub fn showed(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $((Lesson::$Variant, Lang::En) => en::$m::SHOWED,
+                      (Lesson::$Variant, Lang::Zh) => zh::$m::SHOWED,)*
                 }
             }
 
@@ -78,12 +93,12 @@ macro_rules! lessons {
             }
         }
 
-        /// `procdemo <lesson> [OPTIONS]`: flattened into the command line's subcommands.
+        /// `procdemo <lesson> [OPTIONS]`: flattened into the command line's subcommands. The
+        /// help texts are set per language when the command line is built (`cli::command`).
         #[derive(clap::Subcommand, Debug, Clone)]
         pub enum Command {
             $(
-                $(#[doc = $about])*
-                #[command(long_about = en::$m::TEXT.explain, after_help = $m::EXAMPLES)]
+                #[command(about = en::$m::ABOUT, after_help = $m::EXAMPLES)]
                 $Variant($m::Args),
             )*
         }
@@ -92,6 +107,15 @@ macro_rules! lessons {
             pub fn lesson(&self) -> Lesson {
                 match self {
                     $(Command::$Variant(_) => Lesson::$Variant,)*
+                }
+            }
+
+            /// What this run shows, for the options it was given: `--explain`, the tour,
+            /// and (with the default options) `procdemo <lesson> --help`.
+            pub fn explain(&self, lang: Lang, scale: f64) -> String {
+                match (self, lang) {
+                    $((Command::$Variant(a), Lang::En) => en::$m::explain(a, scale),
+                      (Command::$Variant(a), Lang::Zh) => zh::$m::explain(a, scale),)*
                 }
             }
 
@@ -185,16 +209,21 @@ macro_rules! lessons {
 }
 
 lessons! {
-    /// Start children that run on their own: the parent does not wait (tutorial, part 1)
     Spawn => spawn;
-    /// Start children and wait for each one with join: elapsed is the max, not the sum (part 2)
     Join => join;
-    /// A global variable changed in a child stays unchanged in the parent (part 3)
     Isolate => isolate;
-    /// A daemon child is ended when the main process ends (part 4)
     Daemon => daemon;
-    /// Buyers race for tickets in a shared file; an exclusive flock keeps the count right (part 5)
     Tickets => tickets;
+}
+
+/// A lesson's command with every option at its default, as `procdemo <lesson>` would run it.
+pub fn default_command(lesson: Lesson) -> Command {
+    use clap::{FromArgMatches, Subcommand};
+    let cmd = Command::augment_subcommands(clap::Command::new("procdemo"));
+    let matches = cmd
+        .try_get_matches_from(["procdemo", lesson.name()])
+        .expect("every lesson runs with its defaults");
+    Command::from_arg_matches(&matches).expect("every lesson runs with its defaults")
 }
 
 /// The teaching options around one lesson's run, resolved from the command line.
@@ -215,7 +244,7 @@ pub struct Options {
 pub fn run(o: &Options, command: &Command) -> Result<()> {
     let lesson = command.lesson();
     if o.explain && o.settings.format != crate::event::Format::Json {
-        sink::paragraph(lesson.text(o.lang).explain)?;
+        sink::paragraph(&command.explain(o.lang, o.settings.scale.factor()))?;
     }
     if !o.timeline && o.trace.is_none() {
         return command.dispatch(&o.settings);
@@ -286,10 +315,12 @@ mod tests {
             Format::Human {
                 color: false,
                 lang: Lang::En,
+                width: 0,
             },
             Format::Human {
                 color: true,
                 lang: Lang::Zh,
+                width: 0,
             },
         ];
         for format in formats {
@@ -479,8 +510,8 @@ mod tests {
                 scale: TimeScale::new(scale).unwrap(),
                 format: match epoch % 3 {
                     0 => Format::Json,
-                    1 => Format::Human { color: false, lang: Lang::En },
-                    _ => Format::Human { color: true, lang: Lang::Zh },
+                    1 => Format::Human { color: false, lang: Lang::En, width: 0 },
+                    _ => Format::Human { color: true, lang: Lang::Zh, width: 80 },
                 },
                 timeline: (epoch % 2 == 0).then_some(3 + (epoch % 1000) as i32),
             };

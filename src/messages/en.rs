@@ -1,18 +1,51 @@
 //! English. Children of `spawn` and `join` say `Process-1 is running` / `is over`, as the
 //! tutorial's examples do. Nothing here is in any other script: English output has no CJK.
 //!
-//! One module per lesson, in the registry's order: its `TEXT` (help, `--explain`, the tour's
-//! closing sentence), then a sentence for each of its events and for its summary.
+//! One module per lesson, in the registry's order: its one-line `ABOUT` (`--help`), the
+//! paragraph `explain` gives for the options of a run (`--explain`, `<lesson> --help`, the
+//! tour), the sentence the tour closes it with (`SHOWED`), then a sentence for each of its
+//! events and for its summary.
 
+use crate::child::Method;
 use crate::error::code;
 use crate::event::{Common, Ended, Header};
-use crate::messages::{LessonText, Words};
+use crate::messages::Words;
 use crate::text::trim_number;
 use crate::timeline::ChartWords;
+
+/// `1 child`, `2 children`: a count with its noun, in the right number.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
 
 /// Seconds for a reader, from milliseconds.
 fn secs(ms: f64) -> String {
     format!("{:.3} s", ms / 1000.0)
+}
+
+/// When the tutorial's `seconds`, scaled, will have passed: "about 3 s later".
+fn later(seconds: f64, scale: f64) -> String {
+    match seconds * scale {
+        0.0 => "at once (--time-scale 0: nothing sleeps)".to_owned(),
+        t => format!("about {} s later", trim_number(t, 3)),
+    }
+}
+
+/// What `--method` is in Python's words.
+fn method(m: Method) -> &'static str {
+    match m {
+        Method::Exec => {
+            "(--method is Python's start method: `spawn` and `forkserver` start a fresh \
+             program, as --method exec does with fork + execve; `fork` copies the parent, as \
+             --method fork does. Python 3.14 made forkserver the default on Linux.)"
+        }
+        Method::Fork => {
+            "(--method is Python's start method: --method fork is Python's `fork`, which \
+             copies the parent; `spawn` and `forkserver`, like --method exec, start a fresh \
+             program. Python 3.14 made forkserver the default on Linux.)"
+        }
+    }
 }
 
 fn ended(e: &Ended) -> String {
@@ -44,8 +77,9 @@ pub fn common(h: &Header, event: &Common) -> String {
             buyer_answer(child_name, e)
         ),
         Common::Stopping { signal, children } => format!(
-            "got {}: stopping {children} running child(ren) and reaping them",
-            signal.as_str()
+            "got {}: stopping {} and reaping them",
+            signal.as_str(),
+            count(*children as u64, "running child", "running children")
         ),
     }
 }
@@ -64,23 +98,36 @@ fn buyer_answer(child_name: &str, e: &Ended) -> &'static str {
 
 pub mod spawn {
     use super::*;
-    use crate::lesson::spawn::{Event, Summary};
+    use crate::lesson::spawn::{Args, Event, Summary};
 
-    pub const TEXT: LessonText = LessonText {
-        explain: "spawn: a parent starts a child and does not wait for it. Watch the order of \
-            the lines: the main prints its own pid and goes on at once, while Process-1 is \
-            still running on its own, and `is over` comes about 3 s later. The child's parent \
-            pid is the main's pid. The main does not wait to do its work, but before it exits \
-            it still reaps every child with waitpid(2), so none is left a zombie or an orphan.",
-        showed: "What it showed: start() returns at once, parent and child run at the same \
-            time, and the parent still reaps its child before it exits.",
-    };
+    pub const ABOUT: &str =
+        "Start children that run on their own: the parent does not wait (tutorial, part 1)";
+    pub const SHOWED: &str = "What it showed: start() returns at once, parent and child run at \
+        the same time, and the parent still reaps its child before it exits.";
+
+    pub fn explain(a: &Args, scale: f64) -> String {
+        let (who, them) = if a.count == 1 {
+            ("a child".to_owned(), "it")
+        } else {
+            (format!("{} children", a.count), "them")
+        };
+        format!(
+            "spawn: a parent starts {who} and does not wait for {them}. Watch the order of \
+             the lines: the main prints its own pid and goes on at once, while Process-1 is \
+             still running on its own, and `is over` comes {}. The child's parent pid is the \
+             main's pid. The main does not wait to do its work, but before it exits it still \
+             reaps every child with waitpid(2), so none is left a zombie or an orphan. {}",
+            later(3.0, scale),
+            method(a.method)
+        )
+    }
 
     pub fn event(h: &Header, e: &Event) -> String {
         match e {
             Event::NotWaiting { children } => format!(
-                "main goes on without waiting for its {children} child(ren); \
-                 it still reaps them before it exits, so none is orphaned"
+                "main goes on without waiting for its {}; it still reaps them before it \
+                 exits, so none is orphaned",
+                count(*children as u64, "child", "children")
             ),
             Event::Over => format!("{} is over: pid {}, parent pid {}", h.name, h.pid, h.ppid),
         }
@@ -88,8 +135,8 @@ pub mod spawn {
 
     pub fn summary(s: &Summary) -> String {
         format!(
-            "done: {} child(ren) created with {}, all reaped",
-            s.children,
+            "done: {} created with {}, all reaped",
+            count(s.children as u64, "child", "children"),
             s.method.as_str()
         )
     }
@@ -97,18 +144,44 @@ pub mod spawn {
 
 pub mod join {
     use super::*;
-    use crate::lesson::join::{Event, Mode, Summary};
+    use crate::lesson::join::{Args, Event, Mode, Summary};
 
-    pub const TEXT: LessonText = LessonText {
-        explain: "join: three children sleep 0, 1 and 2 s, and the main waits for each one \
-            with join (waitpid(2)). All of them are started before the first join, so they \
-            sleep at the same time: the main's last line comes after about 2 s, the longest \
-            sleep, not 3 s, the sum. With --sequential each child is started only after the \
-            previous one was joined, and the times add up. Add --timeline to see the rows \
-            overlap, or line up.",
-        showed: "What it showed: children started together run together, so join waited about \
-            as long as the longest child, not the sum of them all.",
-    };
+    pub const ABOUT: &str = "Start children and wait for each one with join: elapsed is the \
+        max, not the sum (part 2)";
+    pub const SHOWED: &str = "What it showed: children started together run together, so join \
+        waited about as long as the longest child, not the sum of them all.";
+
+    pub fn explain(a: &Args, scale: f64) -> String {
+        let n = a.count as f64;
+        let (longest, sum) = ((n - 1.0) * scale, n * (n - 1.0) / 2.0 * scale);
+        let start = format!(
+            "join: {}, and child i sleeps i seconds (0, 1, 2, …), scaled by --time-scale \
+             {scale}. The main waits for each child with join, which is waitpid(2).",
+            count(a.count as u64, "child", "children")
+        );
+        let rest = match a.mode() {
+            Mode::Parallel => format!(
+                "All of them are started before the first join, so they sleep at the same \
+                 time: the main's line comes after about {}, the longest sleep, not {}, the \
+                 sum. With --sequential each child is started only after the previous one was \
+                 joined, and the times add up. Add --timeline to see the rows overlap.",
+                secs(longest * 1000.0),
+                secs(sum * 1000.0)
+            ),
+            Mode::Sequential => format!(
+                "With --sequential each child is started only after the previous one was \
+                 joined, so the sleeps add up: about {}, not {}, the longest. Add --timeline \
+                 to see the rows line up one after another.",
+                secs(sum * 1000.0),
+                secs(longest * 1000.0)
+            ),
+            Mode::NoJoin => "With --no-join the main does not wait before its own line: it \
+                 comes at once, while the children still sleep. It still reaps every child \
+                 before it exits (the summary comes last), so none is left a zombie."
+                .to_owned(),
+        };
+        format!("{start} {rest}")
+    }
 
     fn mode(m: Mode) -> &'static str {
         match m {
@@ -139,32 +212,55 @@ pub mod join {
     }
 
     pub fn summary(s: &Summary) -> String {
-        format!(
-            "done: {} child(ren), {} mode, {} in all",
-            s.children,
-            mode(s.mode),
-            secs(s.elapsed_ms)
-        )
+        let children = count(s.children as u64, "child", "children");
+        match s.mode {
+            Mode::NoJoin => format!(
+                "done: {children}, no-join mode: the main went on after {}, and reaped them \
+                 only at the end",
+                secs(s.elapsed_ms)
+            ),
+            m => format!(
+                "done: {children}, {} mode, joined in {}",
+                mode(m),
+                secs(s.elapsed_ms)
+            ),
+        }
     }
 }
 
 pub mod isolate {
     use super::*;
-    use crate::child::Method;
-    use crate::lesson::isolate::{Event, Summary};
+    use crate::lesson::isolate::{Args, Event, Summary};
 
-    pub const TEXT: LessonText = LessonText {
-        explain: "isolate: a global money = 100. The child sets it to 99999999 and shows it; \
-            after join the main reads its own money: still 100, because every process has its \
-            own memory. With --method fork the child is a copy of the main: both show the same \
-            address for money, yet hold different values there (copy-on-write). With the \
-            default --method exec the child is a fresh program, loaded at a random address \
-            (ASLR): its money sits elsewhere, differently on every run. Then the child sends \
-            its value through a pipe: processes cannot see each other's variables, but they \
-            can talk through the kernel.",
-        showed: "What it showed: a child's memory is its own; the main's money stayed 100, and \
-            only the pipe carried the child's value across.",
-    };
+    pub const ABOUT: &str =
+        "A global variable changed in a child stays unchanged in the parent (part 3)";
+    pub const SHOWED: &str = "What it showed: a child's memory is its own; the main's money \
+        stayed 100, and only the pipe carried the child's value across.";
+
+    pub fn explain(a: &Args, _scale: f64) -> String {
+        let how = match a.method {
+            Method::Exec => {
+                "Here (--method exec) the child is a fresh program: the kernel loads it at a \
+                 random address (ASLR), so its money sits at another address than the \
+                 main's, different on every run. With --method fork the child is a copy of \
+                 the main: both show the same address for money, yet hold different values \
+                 there (copy-on-write)."
+            }
+            Method::Fork => {
+                "Here (--method fork) the child is a copy of the main: both show the same \
+                 address for money, yet hold different values there, because the kernel gave \
+                 the child its own copy of the page when it wrote to it (copy-on-write)."
+            }
+        };
+        format!(
+            "isolate: a global money = 100. The child sets it to {} and shows it; after join \
+             the main reads its own money: still 100, because every process has its own \
+             memory. {how} Then the child sends its value through a pipe: processes cannot \
+             see each other's variables, but they can talk through the kernel. {}",
+            a.value,
+            method(a.method)
+        )
+    }
 
     pub fn event(h: &Header, e: &Event) -> String {
         match e {
@@ -203,17 +299,37 @@ pub mod isolate {
 
 pub mod daemon {
     use super::*;
-    use crate::lesson::daemon::{Event, Summary};
+    use crate::lesson::daemon::{Args, Event, Summary};
 
-    pub const TEXT: LessonText = LessonText {
-        explain: "daemon: the child says it is alive every 3 s, forever, while the main prints \
-            ten lines 0.1 s apart and ends. Watch how the child ends: it is a daemon, so the \
-            main ends it with SIGTERM as soon as the main is done (and the kernel would end \
-            it even if the main were killed with SIGKILL). With --no-daemon the child is an \
-            ordinary child: it says it is alive three times, and the main waits for it.",
-        showed: "What it showed: a daemon child does not outlive its main; it was ended by a \
-            signal as soon as the main was done.",
-    };
+    pub const ABOUT: &str = "A daemon child is ended when the main process ends (part 4)";
+    pub const SHOWED: &str = "What it showed: a daemon child does not outlive its main; it was \
+        ended by a signal as soon as the main was done.";
+
+    pub fn explain(a: &Args, scale: f64) -> String {
+        let main = format!(
+            "daemon: the child says it is alive every {}, while the main prints {} {} apart \
+             and ends.",
+            secs(3000.0 * scale),
+            count(a.ticks as u64, "line", "lines"),
+            secs(100.0 * scale)
+        );
+        if a.no_daemon {
+            return format!(
+                "{main} With --no-daemon the child is an ordinary child: it says it is alive \
+                 three times and ends by itself, and the main waits for it, as Python waits \
+                 for a non-daemonic child before it exits."
+            );
+        }
+        format!(
+            "{main} Watch how the child ends: it is a daemon, so the main ends it with SIGTERM \
+             as soon as the main is done. Python does the same at a normal exit, but when its \
+             main is killed with SIGKILL, CPython's daemon=True child is orphaned and keeps \
+             running; procdemo's children ask the kernel for PR_SET_PDEATHSIG (prctl(2)), so \
+             they end with their parent even then (see `procdemo daemon --kill-main \
+             --like-python`). With --no-daemon the child is an ordinary child, and the main \
+             waits for it."
+        )
+    }
 
     pub fn event(h: &Header, e: &Event) -> String {
         match e {
@@ -245,25 +361,50 @@ pub mod daemon {
 
 pub mod tickets {
     use super::*;
-    use crate::lesson::tickets::{Event, Summary};
+    use crate::lesson::tickets::{Args, Event, Summary};
 
-    pub const TEXT: LessonText = LessonText {
-        explain: "tickets: buyer processes share one ticket file. Each one first searches \
-            (reads the count without the lock), then buys under an exclusive flock(2): read, \
-            sleep 1 s, take a ticket if any is left, write, release. Watch the lock pass from \
-            one buyer to the next, and only as many buyers succeed as there were tickets. \
-            With --no-lock they all read the same count before anyone writes it back, and \
-            more tickets are sold than there were.",
-        showed: "What it showed: the lock made the buyers take turns, so no ticket was sold \
-            twice; run `procdemo tickets --tickets 1 --no-lock` to see the race it prevents.",
-    };
+    pub const ABOUT: &str = "Buyers race for tickets in a shared file; an exclusive flock keeps \
+        the count right (part 5)";
+    pub const SHOWED: &str = "What it showed: the lock made the buyers take turns, so no ticket \
+        was sold twice; run `procdemo tickets --tickets 1 --no-lock` to see the race it \
+        prevents.";
+
+    pub fn explain(a: &Args, scale: f64) -> String {
+        let tickets = match a.tickets {
+            Some(n) => count(n, "ticket", "tickets"),
+            None => "the tickets in the file".to_owned(),
+        };
+        let start = format!(
+            "tickets: {} share one ticket file, {}, with {tickets}. Each one first searches \
+             (reads the count without the lock), then buys: read, sleep {}, take a ticket if \
+             any is left, write it back.",
+            count(a.buyers as u64, "buyer process", "buyer processes"),
+            a.data.display(),
+            secs(1000.0 * scale)
+        );
+        let rest = if a.no_lock {
+            "With --no-lock nobody takes the lock: watch the buyers read the same count \
+             before anyone writes it back, so more buyers are told they bought a ticket than \
+             the count went down by (lost updates). The summary says by how much."
+        } else {
+            "The buy is done under an exclusive flock(2) on the lock file beside the data: \
+             watch the lock pass from one buyer to the next, and only as many buyers succeed \
+             as there were tickets. A buyer answers with its exit status: 0 when it bought, 3 \
+             when it found the tickets sold out (an answer, not a failure); the main reaps \
+             them in the order they exit. Add --no-lock to see the race the lock prevents."
+        };
+        format!("{start} {rest}")
+    }
 
     pub fn event(h: &Header, e: &Event) -> String {
         let me = h.name;
         match e {
             Event::Reset { tickets } => format!("set the ticket count to {tickets}"),
             Event::TempsCleaned { count } => {
-                format!("removed {count} temporary file(s) left by a killed writer")
+                format!(
+                    "removed {} left by a killed writer",
+                    super::count(*count as u64, "temporary file", "temporary files")
+                )
             }
             Event::AlreadySoldOut { data } => format!(
                 "{} has 0 tickets left, so every buyer will find it sold out; \
@@ -271,7 +412,9 @@ pub mod tickets {
                 data.display(),
                 crate::ticketfile::reset_command(data)
             ),
-            Event::Search { remaining } => format!("{me} sees {remaining} ticket(s) left"),
+            Event::Search { remaining } => {
+                format!("{me} sees {} left", count(*remaining, "ticket", "tickets"))
+            }
             Event::LockWait => format!("{me} waits for the lock"),
             Event::LockAcquired => format!("{me} holds the lock"),
             Event::LockReleased => format!("{me} released the lock"),
@@ -290,18 +433,24 @@ pub mod tickets {
             lock,
         } = s;
         let base = format!(
-            "done: {buyers} buyer(s), {initial} ticket(s) at the start, {sold} sold, \
-             {remaining} left"
+            "done: {}, {} at the start, {sold} sold, {remaining} left",
+            count(*buyers as u64, "buyer", "buyers"),
+            count(*initial, "ticket", "tickets"),
         );
         let gone = initial.saturating_sub(*remaining);
         let extra = sold.saturating_sub(gone);
         match (oversold, lock) {
             (false, _) => base,
             (true, false) => format!(
-                "{base}: OVERSOLD by {extra}. {sold} buyer(s) were told they got a ticket, \
+                "{base}: OVERSOLD by {extra}. {} told they got a ticket, \
                  but the count in the file went down by only {gone}: without the lock, buyers \
                  read the same count before any of them wrote it back, and each one wrote the \
-                 same new count over the others' (lost updates)"
+                 same new count over the others' (lost updates)",
+                if *sold == 1 {
+                    "1 buyer was".to_owned()
+                } else {
+                    format!("{sold} buyers were")
+                }
             ),
             (true, true) => format!("{base}: OVERSOLD by {extra} with the lock on: a bug"),
         }
@@ -319,6 +468,7 @@ static CHART: ChartWords = ChartWords {
     unlocked: "read to write, unlocked",
     queue_wait: "waiting on the queue",
     zombie: "zombie: exited, not yet reaped",
+    joining: "waiting for a child (join)",
     ended: "ended",
     killed: "killed by a signal",
     main_done: "done",
@@ -329,11 +479,14 @@ static CHART: ChartWords = ChartWords {
         format!(
             "timeline of {lesson}: {} s in all, one column = {} ms",
             trim_number(span_ms / 1000.0, 3),
-            trim_number(column_ms, 1)
+            trim_number(column_ms, if column_ms < 1.0 { 3 } else { 1 })
         )
     },
     exit: |code| format!("exit {code}"),
-    more: |rows| format!("… and {rows} more process(es), not drawn"),
+    more: |rows| {
+        let what = if rows == 1 { "process" } else { "processes" };
+        format!("… and {rows} more {what}, not drawn")
+    },
     seconds: "s",
 };
 
@@ -351,9 +504,21 @@ impl Words for English {
         format!("── {n}/{of} {lesson} ──")
     }
 
-    fn tour_outro(&self) -> &'static str {
-        "That was the tour. Each scenario has more to try: `procdemo <scenario> --help` lists \
-         its options and examples, and --timeline draws every process on one time axis."
+    fn tour_second_part(&self) -> &'static str {
+        "Part 2: the lessons after the tutorial. They go further than Python's \
+         multiprocessing shows: what is left of a child that has ended, who adopts an orphan, \
+         and how processes work together."
+    }
+
+    fn tour_outro(&self, all: bool) -> &'static str {
+        if all {
+            "That was the tour. Each lesson has more to try: `procdemo <lesson> --help` lists its \
+             options and examples, and --timeline draws every process on one time axis."
+        } else {
+            "That was the tour. Each scenario has more to try: `procdemo <scenario> --help` \
+             lists its options and examples, and --timeline draws every process on one time \
+             axis. The lessons after the tutorial come with `procdemo tour --all`."
+        }
     }
 
     fn chart(&self) -> &'static ChartWords {

@@ -1,7 +1,8 @@
 //! Every human sentence procdemo prints, one file per language. JSON never goes through here.
 //!
-//! A language file has one module per lesson (its paragraph for `--explain`, the tour's
-//! closing sentence, a sentence for each of its events and for its summary), the sentences of
+//! A language file has one module per lesson (its one-line help, the paragraph that explains
+//! a run with the options given, the tour's closing sentence, a sentence for each of its
+//! events and for its summary), the sentences of
 //! the events every lesson shares, and the rest of [`Words`]: the tour's own paragraphs and the
 //! `--timeline` chart's words. The registry (`lesson/mod.rs`) calls a lesson's module in each
 //! file, so the compiler checks that every language says everything.
@@ -14,22 +15,16 @@ use serde_json::{Map, Value};
 use crate::event::{fields_of, Accent, Common, Emit, Ended, Header, Lang, Mark};
 use crate::timeline::ChartWords;
 
-/// What a lesson says about itself, beyond its events.
-pub struct LessonText {
-    /// What it shows and what to watch for: `--explain`, `--help`, and the tour.
-    pub explain: &'static str,
-    /// One sentence the tour closes it with: what it showed.
-    pub showed: &'static str,
-}
-
 /// The rest of what one language says.
 pub trait Words: Sync {
     /// The tour's first paragraph, given the time scale it runs at.
     fn tour_intro(&self, scale: f64) -> String;
     /// The heading of part `n` of `of`.
     fn tour_heading(&self, n: usize, of: usize, lesson: &str) -> String;
-    /// The tour's last paragraph.
-    fn tour_outro(&self) -> &'static str;
+    /// The paragraph before the lessons after the tutorial (`tour --all`).
+    fn tour_second_part(&self) -> &'static str;
+    /// The tour's last paragraph, after the tutorial's five or (`all`) after every lesson.
+    fn tour_outro(&self, all: bool) -> &'static str;
     fn chart(&self) -> &'static ChartWords;
 }
 
@@ -86,23 +81,19 @@ mod tests {
     use crate::text::{width, wrap};
 
     #[test]
-    fn every_paragraph_wraps_within_78_columns() {
+    fn every_paragraph_wraps_within_78_columns_and_english_has_no_cjk() {
         for lang in [Lang::En, Lang::Zh] {
             for lesson in Lesson::ALL {
-                for line in wrap(lesson.text(lang).explain, 78) {
+                let explain = crate::lesson::default_command(*lesson).explain(lang, 1.0);
+                for line in wrap(&explain, 78) {
                     assert!(width(&line) <= 78, "{line}");
                     assert!(!line.ends_with('（'), "{line}");
                 }
-            }
-        }
-    }
-
-    #[test]
-    fn english_has_no_cjk() {
-        for lesson in Lesson::ALL {
-            let t = lesson.text(Lang::En);
-            for s in [t.explain, t.showed] {
-                assert!(s.chars().all(|c| width(&c.to_string()) <= 1), "{s}");
+                if lang == Lang::En {
+                    for s in [&explain, lesson.showed(lang), lesson.about(lang)] {
+                        assert!(s.chars().all(|c| width(&c.to_string()) <= 1), "{s}");
+                    }
+                }
             }
         }
     }

@@ -5,9 +5,10 @@
 //!
 //! One module per lesson, in the registry's order, as in `en.rs`.
 
+use crate::child::Method;
 use crate::error::code;
 use crate::event::{Common, Ended, Header};
-use crate::messages::{buyer_number, LessonText, Words};
+use crate::messages::{buyer_number, Words};
 use crate::text::trim_number;
 use crate::timeline::ChartWords;
 
@@ -21,6 +22,30 @@ fn ended(e: &Ended) -> String {
         Ended::Code(0) => "正常退出，退出码 0".to_string(),
         Ended::Code(c) => format!("退出码 {c}"),
         Ended::Signal(s) => format!("被信号 {} 杀死", s.as_str()),
+    }
+}
+
+/// When the tutorial's `seconds`, scaled, will have passed.
+fn later(seconds: f64, scale: f64) -> String {
+    match seconds * scale {
+        0.0 => "马上（--time-scale 0：不睡眠）".to_owned(),
+        t => format!("大约 {} 秒后", trim_number(t, 3)),
+    }
+}
+
+/// What `--method` is in Python's words.
+fn method(m: Method) -> &'static str {
+    match m {
+        Method::Exec => {
+            "（--method 就是 Python 的启动方式：spawn 和 forkserver 启动一个全新的程序，\
+             就像 --method exec 用 fork + execve 做的那样；fork 复制父进程，就像 --method fork。\
+             Python 3.14 在 Linux 上把默认方式改成了 forkserver。）"
+        }
+        Method::Fork => {
+            "（--method 就是 Python 的启动方式：--method fork 就是 Python 的 fork，复制父进程；\
+             spawn 和 forkserver 就像 --method exec，启动一个全新的程序。\
+             Python 3.14 在 Linux 上把默认方式改成了 forkserver。）"
+        }
     }
 }
 
@@ -82,15 +107,27 @@ fn buyer_answer(child_name: &str, e: &Ended) -> &'static str {
 
 pub mod spawn {
     use super::*;
-    use crate::lesson::spawn::{Event, Summary};
+    use crate::lesson::spawn::{Args, Event, Summary};
 
-    pub const TEXT: LessonText = LessonText {
-        explain: "spawn：父进程开启一个子进程，但不等它。注意输出的顺序：主进程打印自己的 pid \
-            后马上继续往下执行，而 Process-1 还在自己运行，大约 3 秒后才打印 is over。\
-            子进程的父进程 pid 就是主进程的 pid。主进程不等子进程就做完了自己的事，\
-            但退出之前仍会用 waitpid(2) 回收每个子进程，所以不会留下僵尸进程或孤儿进程。",
-        showed: "结论：p.start() 立即返回，父进程和子进程同时运行，父进程退出之前仍回收了子进程。",
-    };
+    pub const ABOUT: &str = "开启子进程，父进程不等它们（教程第 1 部分）";
+    pub const OPTIONS: &[(&str, &str)] = &[
+        ("count", "开启几个子进程"),
+        ("method", "怎样创建每个子进程"),
+    ];
+    pub const SHOWED: &str =
+        "结论：p.start() 立即返回，父进程和子进程同时运行，父进程退出之前仍回收了子进程。";
+
+    pub fn explain(a: &Args, scale: f64) -> String {
+        format!(
+            "spawn：父进程开启 {} 个子进程，但不等它们。注意输出的顺序：主进程打印自己的 pid \
+             后马上继续往下执行，而 Process-1 还在自己运行，{}才打印 is over。\
+             子进程的父进程 pid 就是主进程的 pid。主进程不等子进程就做完了自己的事，\
+             但退出之前仍会用 waitpid(2) 回收每个子进程，所以不会留下僵尸进程或孤儿进程。{}",
+            a.count,
+            later(3.0, scale),
+            method(a.method)
+        )
+    }
 
     pub fn event(h: &Header, e: &Event) -> String {
         match e {
@@ -113,17 +150,52 @@ pub mod spawn {
 
 pub mod join {
     use super::*;
-    use crate::lesson::join::{Event, Mode, Summary};
+    use crate::lesson::join::{Args, Event, Mode, Summary};
 
-    pub const TEXT: LessonText = LessonText {
-        explain: "join：三个子进程分别睡 0、1、2 秒，主进程用 join（waitpid(2)）等待每一个。\
-            所有子进程都在第一次 join 之前开启，所以它们同时在睡：主进程的「主」大约 2 \
-            秒后出现，是最长的睡眠，而不是总和 3 秒。加上 --sequential 就是开启一个、\
-            join 一个，时间就加起来了。加上 --timeline 可以看到各行是重叠的，\
-            还是一个接一个的。",
-        showed: "结论：一起开启的子进程一起运行，所以 join 等待的时间约等于最长的那个，\
-            而不是全部相加。",
-    };
+    pub const ABOUT: &str = "开启子进程并用 join 等待每一个：用时是最长的，不是总和（第 2 部分）";
+    pub const OPTIONS: &[(&str, &str)] = &[
+        ("count", "几个子进程；第 i 个睡 i 秒（0、1、2……）"),
+        ("sequential", "开启一个、join 一个：用时变成总和"),
+        (
+            "no_join",
+            "不 join：主进程马上打印（退出之前仍会回收子进程）",
+        ),
+    ];
+    pub const SHOWED: &str =
+        "结论：一起开启的子进程一起运行，所以 join 等待的时间约等于最长的那个，\
+        而不是全部相加。";
+
+    pub fn explain(a: &Args, scale: f64) -> String {
+        let n = a.count as f64;
+        let (longest, sum) = (
+            (n - 1.0) * scale * 1000.0,
+            n * (n - 1.0) / 2.0 * scale * 1000.0,
+        );
+        let start = format!(
+            "join：{} 个子进程，第 i 个睡 i 秒（0、1、2……，再乘以 --time-scale {scale}），\
+             主进程用 join（也就是 waitpid(2)）等待每一个。",
+            a.count
+        );
+        let rest = match a.mode() {
+            Mode::Parallel => format!(
+                "所有子进程都在第一次 join 之前开启，所以它们同时在睡：主进程的「主」大约 {}\
+                 后出现，是最长的睡眠，而不是总和 {}。加上 --sequential 就是开启一个、\
+                 join 一个，时间就加起来了。加上 --timeline 可以看到各行是重叠的。",
+                secs(longest),
+                secs(sum)
+            ),
+            Mode::Sequential => format!(
+                "加上了 --sequential：开启一个、join 一个，所以睡眠时间加起来，大约 {}，\
+                 而不是最长的 {}。加上 --timeline 可以看到各行一个接一个。",
+                secs(sum),
+                secs(longest)
+            ),
+            Mode::NoJoin => "加上了 --no-join：主进程不等子进程就打印「主」，子进程还在睡。\
+                 它退出之前仍会回收每个子进程（摘要在最后），不留僵尸进程。"
+                .to_owned(),
+        };
+        format!("{start}{rest}")
+    }
 
     fn mode(m: Mode) -> &'static str {
         match m {
@@ -146,38 +218,63 @@ pub mod join {
                     secs(*elapsed_ms)
                 ),
                 Mode::NoJoin => {
-                    format!("主 —— 没有 join，{} 后就执行到了这里", secs(*elapsed_ms))
+                    format!("主 —— 没有 join，{}后就执行到了这里", secs(*elapsed_ms))
                 }
             },
         }
     }
 
     pub fn summary(s: &Summary) -> String {
-        format!(
-            "完成：{} 个子进程，{}，共用时 {}",
-            s.children,
-            mode(s.mode),
-            secs(s.elapsed_ms)
-        )
+        match s.mode {
+            Mode::NoJoin => format!(
+                "完成：{} 个子进程，不 join：主进程 {}后就继续往下执行，最后才回收它们",
+                s.children,
+                secs(s.elapsed_ms)
+            ),
+            m => format!(
+                "完成：{} 个子进程，{}，join 共用时 {}",
+                s.children,
+                mode(m),
+                secs(s.elapsed_ms)
+            ),
+        }
     }
 }
 
 pub mod isolate {
     use super::*;
-    use crate::child::Method;
-    use crate::lesson::isolate::{Event, Summary};
+    use crate::lesson::isolate::{Args, Event, Summary};
 
-    pub const TEXT: LessonText = LessonText {
-        explain: "isolate：全局变量 money = 100。子进程把它改成 99999999 并打印出来；join \
-            之后主进程读自己的 money：仍然是 100，因为进程与进程之间是隔离的，\
-            每个进程都是一块独立的内存空间。用 --method fork 时子进程是主进程的拷贝，\
-            两边打印的 money 地址相同，值却不同（写时复制）。默认的 --method exec \
-            启动的是一个全新的程序，被装载到一个随机的地址（ASLR），\
-            所以它的 money 在另一个地址，每次运行都不一样。最后子进程通过管道把它的值\
-            发给主进程：数据不共享，但可以通过操作系统间接交互。",
-        showed: "结论：子进程的内存是它自己的；主进程的 money 仍然是 100，\
-            只有管道把子进程的值带了过来。",
-    };
+    pub const ABOUT: &str = "子进程修改了全局变量，父进程里的仍然不变（第 3 部分）";
+    pub const OPTIONS: &[(&str, &str)] = &[
+        ("method", "怎样创建子进程"),
+        ("value", "子进程存进它的 money 的值"),
+    ];
+    pub const SHOWED: &str = "结论：子进程的内存是它自己的；主进程的 money 仍然是 100，\
+        只有管道把子进程的值带了过来。";
+
+    pub fn explain(a: &Args, _scale: f64) -> String {
+        let how = match a.method {
+            Method::Exec => {
+                "这里用的是 --method exec：子进程是一个全新的程序，被内核装载到一个随机的地址\
+                 （ASLR），所以它的 money 和主进程的不在同一个地址，每次运行都不一样。\
+                 用 --method fork 时子进程是主进程的拷贝，两边的 money 地址相同，值却不同\
+                 ——写时复制。"
+            }
+            Method::Fork => {
+                "这里用的是 --method fork：子进程是主进程的拷贝，两边打印的 money 地址相同，\
+                 值却不同，因为子进程一写，内核就给了它一份自己的内存页——写时复制。"
+            }
+        };
+        format!(
+            "isolate：全局变量 money = 100。子进程把它改成 {} 并打印出来；join \
+             之后主进程读自己的 money：仍然是 100，因为进程与进程之间是隔离的，\
+             每个进程都是一块独立的内存空间。{how}最后子进程通过管道把它的值发给主进程：\
+             数据不共享，但可以通过操作系统间接交互。{}",
+            a.value,
+            method(a.method)
+        )
+    }
 
     pub fn event(h: &Header, e: &Event) -> String {
         match e {
@@ -216,16 +313,41 @@ pub mod isolate {
 
 pub mod daemon {
     use super::*;
-    use crate::lesson::daemon::{Event, Summary};
+    use crate::lesson::daemon::{Args, Event, Summary};
 
-    pub const TEXT: LessonText = LessonText {
-        explain: "daemon：子进程每 3 秒说一次「总管正常活着」，永远不停；主进程每隔 0.1 \
-            秒打印一行「皇帝jason寿正终寝」，十行之后结束。注意子进程是怎么结束的：\
-            它是守护进程，随着主进程的结束而结束，主进程一做完就用 SIGTERM 结束它\
-            （即使主进程被 SIGKILL 杀死，内核也会结束它）。加上 --no-daemon \
-            它就是普通的子进程：说三次之后自己结束，主进程等待它。",
-        showed: "结论：守护进程不会比主进程活得更久；主进程一做完，它就被信号结束了。",
-    };
+    pub const ABOUT: &str = "守护进程随主进程的结束而结束（第 4 部分）";
+    pub const OPTIONS: &[(&str, &str)] = &[
+        (
+            "no_daemon",
+            "让子进程成为普通的子进程：说三次就结束，主进程等待它",
+        ),
+        ("ticks", "主进程结束之前打印几行，每行相隔 0.1 秒"),
+    ];
+    pub const SHOWED: &str = "结论：守护进程不会比主进程活得更久；主进程一做完，它就被信号结束了。";
+
+    pub fn explain(a: &Args, scale: f64) -> String {
+        let main = format!(
+            "daemon：子进程每 {} 说一次「总管正常活着」；主进程每隔 {} 打印一行\
+             「皇帝jason寿正终寝」，{} 行之后结束。",
+            secs(3000.0 * scale),
+            secs(100.0 * scale),
+            a.ticks
+        );
+        if a.no_daemon {
+            return format!(
+                "{main}加上了 --no-daemon：子进程是普通的子进程，说三次之后自己结束，\
+                 主进程等待它，就像 Python 在退出之前等待非守护进程一样。"
+            );
+        }
+        format!(
+            "{main}注意子进程是怎么结束的：它是守护进程，主进程一做完就用 SIGTERM 结束它。\
+             正常退出时 Python 也是这样做的；但如果主进程被 SIGKILL 杀死，CPython 的 \
+             daemon=True 子进程就成了孤儿，继续运行。procdemo 的子进程向内核申请了 \
+             PR_SET_PDEATHSIG（prctl(2)），所以即使这样也会随父进程结束（试试 \
+             `procdemo daemon --kill-main --like-python`）。加上 --no-daemon \
+             它就是普通的子进程，主进程等待它。"
+        )
+    }
 
     pub fn event(h: &Header, e: &Event) -> String {
         match e {
@@ -258,17 +380,41 @@ pub mod daemon {
 
 pub mod tickets {
     use super::*;
-    use crate::lesson::tickets::{Event, Summary};
+    use crate::lesson::tickets::{Args, Event, Summary};
 
-    pub const TEXT: LessonText = LessonText {
-        explain: "tickets：多个用户进程共用一个票数文件。每个用户先查票（不加锁读出余票），\
-            再在排他的 flock(2) 锁下买票：读出票数，睡 1 秒，还有票就减一，写回，\
-            释放锁。注意锁是怎样从一个用户传到下一个用户的：抢票成功的人数和票数一样多。\
-            加上 --no-lock，所有用户在任何人写回之前都读到同样的票数，\
-            卖出的票比实际的多。",
-        showed: "结论：锁让用户们轮流买票，所以没有一张票被卖两次；运行 \
-            `procdemo tickets --tickets 1 --no-lock` 看看锁所防止的竞争。",
-    };
+    pub const ABOUT: &str = "用户们抢同一个文件里的票；排他的 flock 锁保证票数正确（第 5 部分）";
+    pub const OPTIONS: &[(&str, &str)] = &[
+        ("buyers", "几个用户进程"),
+        ("tickets", "先（加锁）把文件里的票数设为 N"),
+        ("data", "票数文件；它的锁文件是这个路径加上 .lock"),
+        ("no_lock", "不加锁，看看锁所防止的竞争"),
+    ];
+    pub const SHOWED: &str = "结论：锁让用户们轮流买票，所以没有一张票被卖两次；运行 \
+        `procdemo tickets --tickets 1 --no-lock` 看看锁所防止的竞争。";
+
+    pub fn explain(a: &Args, scale: f64) -> String {
+        let tickets = match a.tickets {
+            Some(n) => format!("{n} 张票"),
+            None => "文件里现有的票".to_owned(),
+        };
+        let start = format!(
+            "tickets：{} 个用户进程共用一个票数文件 {}，里面有{tickets}。每个用户先查票\
+             （不加锁读出余票），再买票：读出票数，睡 {}，还有票就减一，写回。",
+            a.buyers,
+            a.data.display(),
+            secs(1000.0 * scale)
+        );
+        let rest = if a.no_lock {
+            "加上了 --no-lock，谁都不加锁：注意用户们在任何人写回之前都读到同样的票数，\
+             被告知抢票成功的人比票数减少的多（更新丢失），摘要会说多了几张。"
+        } else {
+            "买票是在数据文件旁边的锁文件上加排他的 flock(2) 锁之后进行的：注意锁是怎样\
+             从一个用户传到下一个用户的，抢票成功的人数和票数一样多。用户用退出码回答：\
+             0 是买到了，3 是没票了（这是回答，不是出错）；主进程按它们退出的顺序回收。\
+             加上 --no-lock 看看锁所防止的竞争。"
+        };
+        format!("{start}{rest}")
+    }
 
     pub fn event(h: &Header, e: &Event) -> String {
         let me = user(h.name);
@@ -328,6 +474,7 @@ static CHART: ChartWords = ChartWords {
     unlocked: "无锁读到写",
     queue_wait: "等队列",
     zombie: "僵尸：已退出，未回收",
+    joining: "等待子进程（join）",
     ended: "结束",
     killed: "被信号杀死",
     main_done: "完成",
@@ -338,7 +485,7 @@ static CHART: ChartWords = ChartWords {
         format!(
             "{lesson} 的时间线：共 {} 秒，每列 {} 毫秒",
             trim_number(span_ms / 1000.0, 3),
-            trim_number(column_ms, 1)
+            trim_number(column_ms, if column_ms < 1.0 { 3 } else { 1 })
         )
     },
     exit: |code| format!("退出码 {code}"),
@@ -360,9 +507,19 @@ impl Words for Chinese {
         format!("── 第 {n}/{of} 部分：{lesson} ──")
     }
 
-    fn tour_outro(&self) -> &'static str {
-        "导览结束。每个场景还有更多可以尝试的：`procdemo <场景> --help` 列出它的选项和例子，\
-         --timeline 把所有进程画在同一条时间轴上。"
+    fn tour_second_part(&self) -> &'static str {
+        "第二部分：教程之后的课。它们比 Python 的 multiprocessing 走得更远：\
+         子进程结束之后还剩下什么，谁收养了孤儿进程，进程之间怎样协作。"
+    }
+
+    fn tour_outro(&self, all: bool) -> &'static str {
+        if all {
+            "导览结束。每一课还有更多可以尝试的：`procdemo <场景> --help` 列出它的选项和例子，\
+             --timeline 把所有进程画在同一条时间轴上。"
+        } else {
+            "导览结束。每个场景还有更多可以尝试的：`procdemo <场景> --help` 列出它的选项和例子，\
+             --timeline 把所有进程画在同一条时间轴上。教程之后的课：`procdemo tour --all`。"
+        }
     }
 
     fn chart(&self) -> &'static ChartWords {

@@ -21,6 +21,7 @@ pub struct ChartWords {
     pub unlocked: &'static str,
     pub queue_wait: &'static str,
     pub zombie: &'static str,
+    pub joining: &'static str,
     pub ended: &'static str,
     pub killed: &'static str,
     /// How a row ended: the main (still running while it draws), a buyer's answer.
@@ -43,6 +44,7 @@ pub struct ChartWords {
 enum Cell {
     Empty,
     Run,
+    Joining,
     QueueWait,
     LockWait,
     Unlocked,
@@ -61,6 +63,7 @@ impl Cell {
             Span::Unlocked => Cell::Unlocked,
             Span::QueueWait => Cell::QueueWait,
             Span::Zombie => Cell::Zombie,
+            Span::Joining => Cell::Joining,
         }
     }
 
@@ -68,6 +71,7 @@ impl Cell {
         match self {
             Cell::Empty => ' ',
             Cell::Run => '─',
+            Cell::Joining => '·',
             Cell::QueueWait => '┄',
             Cell::LockWait => '░',
             Cell::Unlocked => '▒',
@@ -94,6 +98,7 @@ impl Cell {
         match self {
             Cell::Empty => "",
             Cell::Run => w.running,
+            Cell::Joining => w.joining,
             Cell::QueueWait => w.queue_wait,
             Cell::LockWait => w.lock_wait,
             Cell::Unlocked => w.unlocked,
@@ -106,9 +111,10 @@ impl Cell {
     }
 
     /// The legend's order.
-    const LEGEND: [Cell; 9] = [
+    const LEGEND: [Cell; 10] = [
         Cell::Start,
         Cell::Run,
+        Cell::Joining,
         Cell::LockWait,
         Cell::LockHold,
         Cell::Unlocked,

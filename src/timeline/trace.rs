@@ -34,6 +34,7 @@ fn span_name(span: Span) -> &'static str {
         Span::Unlocked => "read to write, unlocked",
         Span::QueueWait => "waiting on the queue",
         Span::Zombie => "zombie",
+        Span::Joining => "waiting for a child (join)",
     }
 }
 
