@@ -67,7 +67,10 @@ fn run() -> ! {
             let code = error::exit_code(&err);
             // Stopped by a signal or by a closed stdout: the events already told the story.
             if code == error::code::FAILURE {
-                let line = format!("procdemo: error: {err:#}\n");
+                let line = match cli.global.lang() {
+                    event::Lang::En => format!("procdemo: error: {err:#}\n"),
+                    event::Lang::Zh => format!("procdemo: 错误：{err:#}\n"),
+                };
                 let _ = sink::write_line(std::io::stderr(), line.as_bytes());
             }
             code

@@ -9,7 +9,10 @@ use crate::harness::{self, procdemo};
 use crate::trials;
 
 pub fn tests() -> Vec<libtest_mimic::Trial> {
-    trials![trace_of_a_thousand_buyers_is_a_valid_nested_trace,]
+    trials![
+        trace_of_a_thousand_buyers_is_a_valid_nested_trace,
+        tour_fits_an_80_column_terminal,
+    ]
 }
 
 /// The structural checks a trace viewer relies on.
@@ -109,4 +112,48 @@ fn trace_of_a_thousand_buyers_is_a_valid_nested_trace() {
         .filter(|e| e["name"] == "holding the lock")
         .count();
     assert_eq!(holds, 1000);
+}
+
+/// On a real terminal of 80 columns (a pseudo-terminal from script(1)), no line of the tour,
+/// in either language, is wider than the terminal: event lines wrap with a hanging indent,
+/// paragraphs and charts are made to fit.
+fn tour_fits_an_80_column_terminal() {
+    for lang in ["en", "zh"] {
+        let out = harness::shell(&format!(
+            r#"script -qec 'stty cols 80 rows 40; "$PROCDEMO" --lang {lang} --time-scale 0 tour --all --timeline' /dev/null"#
+        ))
+        .run();
+        out.expect_code(0);
+        let text = out.stdout.replace('\r', "");
+        assert!(text.contains("tickets"), "{text}");
+        let wide: Vec<&str> = text.lines().filter(|l| columns(l) > 80).collect();
+        assert!(
+            wide.is_empty(),
+            "{lang}: lines wider than 80 columns: {wide:#?}"
+        );
+        // Wrapped, not cut: a continuation line is indented under the message column.
+        assert!(
+            text.lines().any(|l| l.starts_with(&" ".repeat(30))),
+            "{text}"
+        );
+    }
+}
+
+/// Terminal columns of a line: East Asian wide characters take two.
+fn columns(line: &str) -> usize {
+    line.chars()
+        .map(|c| match c as u32 {
+            0x1100..=0x115F
+            | 0x2E80..=0x303E
+            | 0x3041..=0x33FF
+            | 0x3400..=0x4DBF
+            | 0x4E00..=0x9FFF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFE30..=0xFE4F
+            | 0xFF00..=0xFF60
+            | 0xFFE0..=0xFFE6 => 2,
+            _ => 1,
+        })
+        .sum()
 }
