@@ -269,6 +269,24 @@ fn chinese(cmd: clap::Command) -> clap::Command {
             c
         });
     }
+    let cmd = cmd.mut_subcommand("quiz", |c| {
+        c.about("先预测真实的进程会做什么，再看它们怎么回答")
+            .long_about(
+                "关于真实进程的题：每一题先给出一次运行的设置（命令行，以及它做什么），\
+                 问会发生什么；然后真实的进程运行，它们做了什么放在你的回答旁边，\
+                 再加一句为什么。答案从标准输入读取，所以脚本可以用管道输入；\
+                 输入结束时测验停止，给出目前的得分。同样的 --seed 会问同样的题；\
+                 --answers 打印题目和答案，什么也不问。除非用 --time-scale 另外指定，\
+                 所有睡眠都乘以 0.2。",
+            )
+            .mut_arg("seed", |a| {
+                a.help("选题用的种子；不给就随机选一个，并打印出来")
+            })
+            .mut_arg("questions", |a| a.help("几道题"))
+            .mut_arg("answers", |a| {
+                a.help("打印每道题和它的答案，什么也不问（给老师用）")
+            })
+    });
     cmd.mut_subcommand("tour", |c| {
         c.about("依次运行教程里的五个场景，每个之前先说明，之后再总结")
             .long_about(
@@ -370,6 +388,19 @@ pub enum Command {
         after_help = TOUR_EXAMPLES
     )]
     Tour(crate::tour::Args),
+    /// Predict what real processes will do, then watch them answer
+    #[command(
+        long_about = "Questions about real processes: each shows a run's setup (the command \
+                      line, and what it does) and asks what will happen; then the real \
+                      processes run, and what they did is put beside what you said, with one \
+                      line of why. Answers are read from stdin, so a script can pipe them in; \
+                      the end of input stops the quiz with the score so far. The same --seed \
+                      asks the same questions; --answers prints them with their answers and \
+                      asks nothing. Every sleep is scaled by 0.2 unless --time-scale says \
+                      otherwise.",
+        after_help = QUIZ_EXAMPLES
+    )]
+    Quiz(crate::quiz::Args),
     /// Print a completion script for a shell (see docs/completions.md)
     #[command(hide = true)]
     Completions {
@@ -392,6 +423,12 @@ Examples:
   procdemo --lang zh tour                             # 中文
   procdemo --time-scale 1 tour --timeline             # the tutorial's timings, with charts
   procdemo tour --all                                 # and the lessons after the tutorial";
+
+const QUIZ_EXAMPLES: &str = "\
+Examples:
+  procdemo quiz                                       # five questions, a random seed
+  procdemo quiz --seed 7 --answers                    # the teacher's sheet for seed 7
+  procdemo quiz --seed 7 --answers | grep Answer | cut -d' ' -f2 | procdemo quiz --seed 7";
 
 /// A count option: 1 to 10000.
 pub fn count(s: &str) -> Result<usize, NumberError> {

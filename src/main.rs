@@ -24,6 +24,7 @@ mod lesson;
 mod lock;
 mod manual;
 mod messages;
+mod quiz;
 mod render;
 mod sink;
 mod supervisor;
@@ -58,6 +59,7 @@ fn run() -> ! {
     let result = match &cli.command {
         cli::Command::Lesson(command) => lesson::run(&cli.global.options(), command),
         cli::Command::Tour(args) => tour::run(&cli.global, args),
+        cli::Command::Quiz(args) => quiz::run(&cli.global, args),
         cli::Command::Completions { shell } => manual::completions(*shell),
         cli::Command::Man { dir } => manual::man(dir.as_deref()),
     };

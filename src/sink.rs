@@ -120,9 +120,24 @@ pub fn write_line(fd: impl AsFd, line: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// A paragraph of narration on stdout, wrapped to 78 columns, followed by a blank line.
+/// A paragraph of narration on stdout, each of its lines wrapped to 78 columns (a line that
+/// starts with spaces keeps them on its continuation lines), followed by a blank line.
 pub fn paragraph(text: &str) -> Result<()> {
-    let mut out = crate::text::wrap(text, 78).join("\n");
-    out.push_str("\n\n");
+    let mut out = String::new();
+    for line in text.lines() {
+        let indent = &line[..line.len() - line.trim_start().len()];
+        // An indented line (a quiz's choice) hangs its continuation under its text.
+        let hang = if indent.is_empty() {
+            0
+        } else {
+            indent.len() + 3
+        };
+        let pad = format!("\n{}", " ".repeat(hang));
+        let width = 78usize.saturating_sub(hang).max(20);
+        out.push_str(indent);
+        out.push_str(&crate::text::wrap(line.trim_start(), width).join(&pad));
+        out.push('\n');
+    }
+    out.push('\n');
     write_line(std::io::stdout(), out.as_bytes())
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use nix::errno::Errno;
 use nix::poll::{ppoll, PollFd, PollFlags};
-use nix::sys::signal::{kill, SigSet, Signal};
+use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::time::TimeSpec;
 use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
@@ -42,6 +42,9 @@ pub struct Supervisor<'o> {
     out: &'o Out,
     scale: TimeScale,
     signals: SignalFd,
+    /// The signal mask before this supervisor blocked its signals, put back when it goes: a
+    /// tour or a quiz between two runs stops on Ctrl-C like any program.
+    unblocked: SigSet,
     running: Vec<Running>,
     /// Children reaped but not yet asked for by `join`, with how they ended.
     reaped: Vec<(Pid, Ended)>,
@@ -62,13 +65,16 @@ impl<'o> Supervisor<'o> {
         }
         // Blocked in this (only) thread. Children do not inherit the block: the standard
         // library's spawn clears the mask, and a forked child clears it itself.
-        mask.thread_block().context("sigprocmask")?;
+        let unblocked = mask
+            .thread_swap_mask(SigmaskHow::SIG_BLOCK)
+            .context("sigprocmask")?;
         let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
             .context("signalfd")?;
         Ok(Supervisor {
             out,
             scale,
             signals,
+            unblocked,
             running: Vec::new(),
             reaped: Vec::new(),
             started: 0,
@@ -387,5 +393,6 @@ impl Drop for Supervisor<'_> {
         if !self.running.is_empty() {
             self.end_all(false);
         }
+        let _ = self.unblocked.thread_set_mask();
     }
 }

@@ -113,11 +113,16 @@ fn pause(g: &Global) -> Result<()> {
     waiter.sleep(READING_PAUSE)
 }
 
-/// A private directory for the tour's ticket file, removed with everything in it.
-struct TempDir(PathBuf);
+/// A private directory for the tour's (and the quiz's) ticket file, removed with everything
+/// in it.
+pub struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new() -> Result<TempDir> {
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    pub fn new() -> Result<TempDir> {
         let base = std::env::temp_dir();
         let pid = std::process::id();
         for n in 0..100 {

@@ -242,12 +242,22 @@ pub struct Options {
 
 /// One lesson, with what `--explain` prints before it and `--timeline` draws after it.
 pub fn run(o: &Options, command: &Command) -> Result<()> {
+    run_recorded(o, command, false).map(drop)
+}
+
+/// [`run`], and with `keep` (or `--timeline`, `--trace`) the record of everything every
+/// process of the run emitted: how the quiz learns what the real processes did.
+pub fn run_recorded(
+    o: &Options,
+    command: &Command,
+    keep: bool,
+) -> Result<Vec<timeline::record::Record>> {
     let lesson = command.lesson();
     if o.explain && o.settings.format != crate::event::Format::Json {
         sink::paragraph(&command.explain(o.lang, o.settings.scale.factor()))?;
     }
-    if !o.timeline && o.trace.is_none() {
-        return command.dispatch(&o.settings);
+    if !keep && !o.timeline && o.trace.is_none() {
+        return command.dispatch(&o.settings).map(|()| Vec::new());
     }
     timeline::record::begin()?;
     let result = command.dispatch(&o.settings);
@@ -272,7 +282,7 @@ pub fn run(o: &Options, command: &Command) -> Result<()> {
             written?;
         }
     }
-    result
+    result.map(|()| records)
 }
 
 #[cfg(test)]
@@ -416,6 +426,7 @@ mod tests {
         for lesson in Lesson::ALL {
             emitted.extend(lesson.event_kinds());
         }
+        emitted.extend(crate::quiz::Event::VARIANTS);
         let missing: Vec<&&str> = emitted
             .iter()
             .filter(|k| !documented.iter().any(|d| d == *k))

@@ -525,3 +525,198 @@ impl Words for English {
         &CHART
     }
 }
+
+pub mod quiz {
+    use super::*;
+    use crate::quiz::{Event, Kind, Question, QuizWords, Summary, Text};
+
+    fn choices(c: &[&str]) -> Option<Vec<String>> {
+        Some(c.iter().map(|s| s.to_string()).collect())
+    }
+
+    pub fn text(q: &Question) -> Text {
+        let (n, m) = (q.n, q.m);
+        let (setup, ask, choices, why) = match q.kind {
+            Kind::SpawnParent => (
+                format!("The main starts {n} children and does not wait for them."),
+                "Which pid does each child report as its parent pid?".to_owned(),
+                choices(&["the main's pid", "each child a different pid", "1, init's pid"]),
+                "A child's parent is the process that created it: fork(2) makes the caller \
+                 the parent, whatever the child then runs."
+                    .to_owned(),
+            ),
+            Kind::JoinParallel => (
+                format!(
+                    "{n} children sleep 0, 1, … {} seconds (scaled); all are started, then \
+                     joined one by one.",
+                    n - 1
+                ),
+                "About how long does the main wait in its joins (in the tutorial's seconds)?"
+                    .to_owned(),
+                Some(vec![
+                    format!("about {} s, the longest sleep", n - 1),
+                    format!("about {} s, the sum of the sleeps", n * (n - 1) / 2),
+                ]),
+                "The children sleep at the same time: join waits for the longest, and every \
+                 other join returns at once."
+                    .to_owned(),
+            ),
+            Kind::JoinSequential => (
+                format!(
+                    "{n} children sleep 0, 1, … {} seconds (scaled); each is started only \
+                     after the previous one was joined (--sequential).",
+                    n - 1
+                ),
+                "About how long does the main wait in its joins (in the tutorial's seconds)?"
+                    .to_owned(),
+                Some(vec![
+                    format!("about {} s, the longest sleep", n - 1),
+                    format!("about {} s, the sum of the sleeps", n * (n - 1) / 2),
+                ]),
+                "One child at a time: each sleep starts when the one before has ended, so \
+                 they add up."
+                    .to_owned(),
+            ),
+            Kind::IsolateMoney => (
+                format!(
+                    "A global money = 100; the child sets it to {n}, and the main joins it."
+                ),
+                "What does the main then read in its own money? (a number)".to_owned(),
+                None,
+                "The child changed its own copy: every process has its own memory.".to_owned(),
+            ),
+            Kind::IsolateForkAddress => (
+                "The child is created by fork alone and sets its money; both print the \
+                 address of money."
+                    .to_owned(),
+                "Do they print the same address?".to_owned(),
+                choices(&["the same address", "different addresses"]),
+                "fork copies the whole address space: the same virtual address, in two \
+                 different memories (copy-on-write)."
+                    .to_owned(),
+            ),
+            Kind::DaemonEnds => (
+                format!("A daemon child says it is alive every 3 s; the main prints {n} lines and is done."),
+                "What happens to the daemon child then?".to_owned(),
+                choices(&[
+                    "the main ends it with a signal",
+                    "it keeps running on its own",
+                    "the main waits until it ends by itself",
+                ]),
+                "A daemon does not outlive its main: the main ends it (SIGTERM) when it is \
+                 done."
+                    .to_owned(),
+            ),
+            Kind::DaemonOrdinary => (
+                format!(
+                    "The same with --no-daemon: an ordinary child that says it is alive three \
+                     times; the main prints {n} lines."
+                ),
+                "What happens to the child when the main is done?".to_owned(),
+                choices(&[
+                    "the main ends it with a signal",
+                    "it keeps running on its own",
+                    "the main waits until it ends by itself",
+                ]),
+                "An ordinary child is joined: the main waits for it before it exits."
+                    .to_owned(),
+            ),
+            Kind::TicketsSold => (
+                format!("{n} buyers, {m} tickets, and the lock on."),
+                "How many buyers get a ticket? (a number)".to_owned(),
+                None,
+                "With the lock the buyers take turns, and each takes one ticket while any \
+                 is left."
+                    .to_owned(),
+            ),
+            Kind::TicketsSoldOut => (
+                format!("{n} buyers, {m} tickets, and the lock on."),
+                "How many buyers answer \"sold out\", with exit status 3? (a number)"
+                    .to_owned(),
+                None,
+                "Every buyer answers: those that came after the last ticket find it sold out."
+                    .to_owned(),
+            ),
+            Kind::TicketsWholeFile => (
+                format!("{n} buyers, {m} tickets, and no lock (--no-lock): they race."),
+                "Can a buyer read a half-written ticket file?".to_owned(),
+                choices(&[
+                    "no: every buyer reads a whole file",
+                    "yes: a buyer can read it mid-write",
+                ]),
+                "Each write goes to a temporary file renamed over the data (rename(2)): a \
+                 reader sees the old file or the new one, never half. The race loses \
+                 updates; it never tears the file."
+                    .to_owned(),
+            ),
+        };
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
+
+    pub fn event(e: &Event) -> String {
+        match e {
+            Event::Question {
+                number, command, ..
+            } => format!("question {number}: {command}"),
+            Event::Answer { number, given } => match given {
+                Some(a) => format!("answer {number}: {a}"),
+                None => format!("answer {number}: not a valid answer"),
+            },
+            Event::Outcome {
+                number,
+                observed,
+                correct,
+            } => format!(
+                "outcome {number}: it did {}; {}",
+                observed.map_or("nothing that answers".to_owned(), |a| a.to_string()),
+                if *correct { "right" } else { "wrong" }
+            ),
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        format!(
+            "score: {} of {} right ({} answered); replay it with --seed {}",
+            s.correct, s.questions, s.answered, s.seed
+        )
+    }
+
+    pub static WORDS: QuizWords = QuizWords {
+        intro: |seed, n| {
+            format!(
+                "procdemo quiz: {} about real processes. For each, predict what will \
+                 happen, then watch the real run answer. Answer with a letter or a number. \
+                 (Seed {seed}: `procdemo quiz --seed {seed}` asks the same again.)",
+                count(n as u64, "question", "questions")
+            )
+        },
+        sheet: |seed| format!("procdemo quiz --seed {seed}: the answers."),
+        heading: |n, of| format!("── question {n} of {of} ──"),
+        answer: |a| format!("Answer: {a}"),
+        invalid: |choices, again| {
+            let want = match choices {
+                Some(n) => format!("a letter from a to {}", (b'a' + n as u8 - 1) as char),
+                None => "a whole number".to_owned(),
+            };
+            if again {
+                format!("That is not {want}; try again.")
+            } else {
+                format!("That is not {want}: it counts as wrong.")
+            }
+        },
+        verdict: |given, observed, correct| {
+            let said = given.map_or("nothing valid".to_owned(), |a| a.to_string());
+            let did = observed.map_or("nothing that answers".to_owned(), |a| a.to_string());
+            format!(
+                "You said {said}; the real run did {did}: {}",
+                if correct { "right." } else { "not this time." }
+            )
+        },
+        ended: || "End of input: the quiz stops here.".to_owned(),
+    };
+}

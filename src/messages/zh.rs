@@ -526,3 +526,159 @@ impl Words for Chinese {
         &CHART
     }
 }
+
+pub mod quiz {
+    use crate::quiz::{Event, Kind, Question, QuizWords, Summary, Text};
+
+    fn choices(c: &[&str]) -> Option<Vec<String>> {
+        Some(c.iter().map(|s| s.to_string()).collect())
+    }
+
+    pub fn text(q: &Question) -> Text {
+        let (n, m) = (q.n, q.m);
+        let (setup, ask, choices, why) = match q.kind {
+            Kind::SpawnParent => (
+                format!("主进程开启 {n} 个子进程，但不等它们。"),
+                "每个子进程报告的父进程 pid 是谁的？".to_owned(),
+                choices(&["主进程的 pid", "每个子进程各不相同", "1，init 的 pid"]),
+                "子进程的父进程就是创建它的进程：调用 fork(2) 的进程就是父进程。".to_owned(),
+            ),
+            Kind::JoinParallel => (
+                format!("{n} 个子进程分别睡 0、1……{} 秒（按比例缩短）；先全部开启，再逐个 join。", n - 1),
+                "主进程在 join 里大约等多久（按教程里的秒数）？".to_owned(),
+                Some(vec![
+                    format!("大约 {} 秒，最长的睡眠", n - 1),
+                    format!("大约 {} 秒，所有睡眠之和", n * (n - 1) / 2),
+                ]),
+                "子进程同时在睡：join 等的是最长的那个，其余的 join 马上就返回。".to_owned(),
+            ),
+            Kind::JoinSequential => (
+                format!(
+                    "{n} 个子进程分别睡 0、1……{} 秒（按比例缩短）；开启一个、join 一个（--sequential）。",
+                    n - 1
+                ),
+                "主进程在 join 里大约等多久（按教程里的秒数）？".to_owned(),
+                Some(vec![
+                    format!("大约 {} 秒，最长的睡眠", n - 1),
+                    format!("大约 {} 秒，所有睡眠之和", n * (n - 1) / 2),
+                ]),
+                "一次只有一个子进程：前一个结束之后下一个才开始睡，所以时间加起来。".to_owned(),
+            ),
+            Kind::IsolateMoney => (
+                format!("全局变量 money = 100；子进程把它改成 {n}，主进程 join 它。"),
+                "然后主进程读自己的 money，是多少？（一个数）".to_owned(),
+                None,
+                "子进程改的是它自己的那一份：每个进程都有自己独立的内存。".to_owned(),
+            ),
+            Kind::IsolateForkAddress => (
+                "子进程只用 fork 创建，然后修改 money；两边都打印 money 的地址。".to_owned(),
+                "两边打印的地址一样吗？".to_owned(),
+                choices(&["地址一样", "地址不一样"]),
+                "fork 复制整个地址空间：同一个虚拟地址，在两块不同的内存里（写时复制）。".to_owned(),
+            ),
+            Kind::DaemonEnds => (
+                format!("守护进程每 3 秒说一次总管正常活着；主进程打印 {n} 行之后就做完了。"),
+                "然后守护进程会怎样？".to_owned(),
+                choices(&["主进程用信号结束它", "它自己继续运行", "主进程等它自己结束"]),
+                "守护进程不会比主进程活得更久：主进程做完时用 SIGTERM 结束它。".to_owned(),
+            ),
+            Kind::DaemonOrdinary => (
+                format!("同样，但加上 --no-daemon：普通的子进程说三次活着；主进程打印 {n} 行。"),
+                "主进程做完时，子进程会怎样？".to_owned(),
+                choices(&["主进程用信号结束它", "它自己继续运行", "主进程等它自己结束"]),
+                "普通的子进程会被 join：主进程退出之前等待它。".to_owned(),
+            ),
+            Kind::TicketsSold => (
+                format!("{n} 个用户，{m} 张票，加锁。"),
+                "几个用户能抢到票？（一个数）".to_owned(),
+                None,
+                "加了锁，用户们轮流买，还有票时每人拿一张。".to_owned(),
+            ),
+            Kind::TicketsSoldOut => (
+                format!("{n} 个用户，{m} 张票，加锁。"),
+                "几个用户用退出码 3 回答「没票了」？（一个数）".to_owned(),
+                None,
+                "每个用户都会回答：最后一张票之后来的用户发现没票了。".to_owned(),
+            ),
+            Kind::TicketsWholeFile => (
+                format!("{n} 个用户，{m} 张票，不加锁（--no-lock）：他们在竞争。"),
+                "用户会读到写了一半的票数文件吗？".to_owned(),
+                choices(&["不会：每个用户读到的都是完整的文件", "会：可能读到写了一半的文件"]),
+                "每次写都先写临时文件，再用 rename(2) 换上去：读的人看到的要么是旧文件，\
+                 要么是新文件，不会是半个。竞争会丢失更新，但不会弄坏文件。"
+                    .to_owned(),
+            ),
+        };
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
+
+    pub fn event(e: &Event) -> String {
+        match e {
+            Event::Question {
+                number, command, ..
+            } => format!("第 {number} 题：{command}"),
+            Event::Answer { number, given } => match given {
+                Some(a) => format!("第 {number} 题的回答：{a}"),
+                None => format!("第 {number} 题的回答无效"),
+            },
+            Event::Outcome {
+                number,
+                observed,
+                correct,
+            } => format!(
+                "第 {number} 题的结果：实际是 {}；{}",
+                observed.map_or("没有能回答的结果".to_owned(), |a| a.to_string()),
+                if *correct { "答对了" } else { "答错了" }
+            ),
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        format!(
+            "得分：{} 题答对 {} 题（回答了 {} 题）；用 --seed {} 可以再来一次",
+            s.questions, s.correct, s.answered, s.seed
+        )
+    }
+
+    pub static WORDS: QuizWords = QuizWords {
+        intro: |seed, n| {
+            format!(
+                "procdemo 测验：{n} 道关于真实进程的题。每一题先预测会发生什么，\
+                 再看真实的运行怎么回答。用字母或数字作答。\
+                 （种子 {seed}：`procdemo quiz --seed {seed}` 会问同样的题。）"
+            )
+        },
+        sheet: |seed| format!("procdemo quiz --seed {seed} 的答案。"),
+        heading: |n, of| format!("── 第 {n}/{of} 题 ──"),
+        answer: |a| format!("答案：{a}"),
+        invalid: |choices, again| {
+            let want = match choices {
+                Some(n) => format!("从 a 到 {} 的一个字母", (b'a' + n as u8 - 1) as char),
+                None => "一个整数".to_owned(),
+            };
+            if again {
+                format!("这不是{want}，请再试一次。")
+            } else {
+                format!("这不是{want}：算答错。")
+            }
+        },
+        verdict: |given, observed, correct| {
+            let said = given.map_or("无效的回答".to_owned(), |a| a.to_string());
+            let did = observed.map_or("没有能回答的结果".to_owned(), |a| a.to_string());
+            format!(
+                "你的回答是 {said}；真实的运行是 {did}：{}",
+                if correct {
+                    "答对了。"
+                } else {
+                    "这次不对。"
+                }
+            )
+        },
+        ended: || "输入结束：测验到此为止。".to_owned(),
+    };
+}

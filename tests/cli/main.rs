@@ -11,6 +11,7 @@ mod classroom;
 mod faults;
 mod foundation;
 mod isolate_daemon;
+mod quiz;
 mod teach;
 mod tickets;
 
@@ -40,6 +41,7 @@ fn main() {
         tickets::tests(),
         faults::tests(),
         teach::tests(),
+        quiz::tests(),
     ]
     .into_iter()
     .flatten()

@@ -1,0 +1,726 @@
+//! # quiz: predict, then watch real processes answer
+//!
+//! Each question shows a run's setup (the exact command line, and what it does), asks what
+//! will happen (a choice by letter, or a number), reads the answer, then runs the real
+//! processes and puts what they did beside what the learner said, with one line of why. As in
+//! OSTEP's homework simulators, a seed gives an endless supply of problems and the same seed
+//! the same questions (`--seed`), and `--answers` prints the answers and asks nothing: a
+//! teacher's sheet. Unlike them, nothing here is simulated: the check compares the prediction
+//! with what the real run did, read from the events its processes emitted (the run's record,
+//! `timeline::record`), never with a stored answer. So every question asks about something
+//! certain, never about the outcome of a race.
+//!
+//! The bank has at least one kind of question per lesson ([`bank`] matches every lesson), and
+//! each kind draws its parameters from the seed.
+
+use std::io::{BufRead, IsTerminal};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, Global};
+use crate::event::{fields_of, Accent, Emit, Format, Header, Lang};
+use crate::lesson::{self, Lesson};
+use crate::messages::{en, zh};
+use crate::sink::{paragraph, write_line, Out};
+use crate::time::{Clock, TimeScale};
+use crate::timeline::record::Record;
+
+/// The quiz's time scale when `--time-scale` is not given: every run takes a moment at most.
+pub const SCALE: f64 = 0.2;
+
+/// `procdemo quiz`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// The seed that picks the questions; without it a random one is used, and printed
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+
+    /// How many questions
+    #[arg(long, value_name = "N", default_value = "5", value_parser = crate::cli::count)]
+    pub questions: usize,
+
+    /// Print every question with its answer and ask nothing (a teacher's sheet)
+    #[arg(long)]
+    pub answers: bool,
+}
+
+// ---------------------------------------------------------------------------------------
+// The bank
+// ---------------------------------------------------------------------------------------
+
+/// Every kind of question. Each asks about something the lesson makes certain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// spawn: whose pid do the children report as their parent?
+    SpawnParent,
+    /// join: all started, then joined: about the longest sleep or the sum?
+    JoinParallel,
+    /// join --sequential: and now?
+    JoinSequential,
+    /// isolate: what does the main read in its own `money`?
+    IsolateMoney,
+    /// isolate --method fork: the same address in both, or not?
+    IsolateForkAddress,
+    /// daemon: what happens to the daemon child when the main is done?
+    DaemonEnds,
+    /// daemon --no-daemon: and to an ordinary child?
+    DaemonOrdinary,
+    /// tickets: how many buyers get a ticket, with the lock?
+    TicketsSold,
+    /// tickets: how many buyers answer "sold out" (exit status 3)?
+    TicketsSoldOut,
+    /// tickets --no-lock: can a buyer read a half-written file?
+    TicketsWholeFile,
+}
+
+/// The kinds of question about `lesson`: at least one for every lesson.
+pub fn bank(lesson: Lesson) -> &'static [Kind] {
+    match lesson {
+        Lesson::Spawn => &[Kind::SpawnParent],
+        Lesson::Join => &[Kind::JoinParallel, Kind::JoinSequential],
+        Lesson::Isolate => &[Kind::IsolateMoney, Kind::IsolateForkAddress],
+        Lesson::Daemon => &[Kind::DaemonEnds, Kind::DaemonOrdinary],
+        Lesson::Tickets => &[
+            Kind::TicketsSold,
+            Kind::TicketsSoldOut,
+            Kind::TicketsWholeFile,
+        ],
+    }
+}
+
+/// What the learner gives: a letter among choices, or a whole number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    Choice(usize),
+    Number(u64),
+}
+
+impl std::fmt::Display for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Answer::Choice(i) => write!(f, "{}", letter(*i)),
+            Answer::Number(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl Serialize for Answer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+fn letter(i: usize) -> char {
+    (b'a' + i as u8) as char
+}
+
+/// One question: its kind, the numbers drawn for it, the run that answers it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Question {
+    pub kind: Kind,
+    /// The numbers the question is about (a count, a value…), as drawn from the seed.
+    pub n: u64,
+    pub m: u64,
+}
+
+impl Question {
+    pub fn lesson(&self) -> Lesson {
+        match self.kind {
+            Kind::SpawnParent => Lesson::Spawn,
+            Kind::JoinParallel | Kind::JoinSequential => Lesson::Join,
+            Kind::IsolateMoney | Kind::IsolateForkAddress => Lesson::Isolate,
+            Kind::DaemonEnds | Kind::DaemonOrdinary => Lesson::Daemon,
+            Kind::TicketsSold | Kind::TicketsSoldOut | Kind::TicketsWholeFile => Lesson::Tickets,
+        }
+    }
+
+    /// Draw the numbers of a question of `kind`.
+    fn draw(kind: Kind, rng: &mut Rng) -> Question {
+        let (n, m) = match kind {
+            Kind::SpawnParent => (rng.between(2, 4), 0),
+            // At least 4 children: the longest sleep and the sum are then far apart.
+            Kind::JoinParallel | Kind::JoinSequential => (rng.between(4, 5), 0),
+            Kind::IsolateMoney => (rng.between(1, 999_999), 0),
+            Kind::IsolateForkAddress => (0, 0),
+            Kind::DaemonEnds | Kind::DaemonOrdinary => (rng.between(3, 6), 0),
+            Kind::TicketsSold | Kind::TicketsSoldOut | Kind::TicketsWholeFile => {
+                let buyers = rng.between(4, 8);
+                (buyers, rng.between(1, buyers - 1))
+            }
+        };
+        Question { kind, n, m }
+    }
+
+    /// The lesson's options for this question (the ticket file is added where it runs).
+    pub fn args(&self) -> Vec<String> {
+        let s = |x: &str| x.to_owned();
+        let (n, m) = (self.n.to_string(), self.m.to_string());
+        match self.kind {
+            Kind::SpawnParent => vec![s("--count"), n],
+            Kind::JoinParallel => vec![s("--count"), n],
+            Kind::JoinSequential => vec![s("--count"), n, s("--sequential")],
+            Kind::IsolateMoney => vec![s("--value"), n],
+            Kind::IsolateForkAddress => vec![s("--method"), s("fork")],
+            Kind::DaemonEnds => vec![s("--ticks"), n],
+            Kind::DaemonOrdinary => vec![s("--ticks"), n, s("--no-daemon")],
+            Kind::TicketsSold | Kind::TicketsSoldOut => {
+                vec![s("--buyers"), n, s("--tickets"), m]
+            }
+            Kind::TicketsWholeFile => vec![s("--buyers"), n, s("--tickets"), m, s("--no-lock")],
+        }
+    }
+
+    /// The choices, or `None` when the answer is a number.
+    #[cfg(test)]
+    pub fn choices(&self, lang: Lang) -> Option<Vec<String>> {
+        text(self, lang).choices
+    }
+
+    /// The answer the lesson predicts: the teacher's sheet.
+    pub fn expected(&self) -> Answer {
+        match self.kind {
+            Kind::SpawnParent | Kind::IsolateForkAddress | Kind::TicketsWholeFile => {
+                Answer::Choice(0)
+            }
+            Kind::JoinParallel | Kind::DaemonEnds => Answer::Choice(0),
+            Kind::JoinSequential => Answer::Choice(1),
+            Kind::DaemonOrdinary => Answer::Choice(2),
+            Kind::IsolateMoney => Answer::Number(100),
+            Kind::TicketsSold => Answer::Number(self.m),
+            Kind::TicketsSoldOut => Answer::Number(self.n - self.m),
+        }
+    }
+
+    /// What the real run did, read from the events its processes emitted; `None` when the
+    /// run said nothing that answers the question (it was cut short).
+    pub fn observed(&self, run: &Observed) -> Option<Answer> {
+        let summary = run.summary()?;
+        let int = |v: &Value| v.as_u64();
+        Some(match self.kind {
+            Kind::SpawnParent => {
+                let ppids: Vec<i64> = run
+                    .of("start")
+                    .filter(|e| e["name"] != "main")
+                    .filter_map(|e| e["ppid"].as_i64())
+                    .collect();
+                let main = run.main_pid()?;
+                if !ppids.is_empty() && ppids.iter().all(|p| *p == main) {
+                    Answer::Choice(0)
+                } else if ppids.iter().all(|p| *p == 1) {
+                    Answer::Choice(2)
+                } else {
+                    Answer::Choice(1)
+                }
+            }
+            Kind::JoinParallel | Kind::JoinSequential => {
+                // Closer to the longest sleep, or to the sum? The midpoint decides.
+                let n = self.n as f64;
+                let (longest, sum) = (n - 1.0, n * (n - 1.0) / 2.0);
+                let seconds = summary["elapsed_ms"].as_f64()? / 1000.0 / run.scale;
+                Answer::Choice(usize::from(seconds > (longest + sum) / 2.0))
+            }
+            Kind::IsolateMoney => Answer::Number(summary["parent_value"].as_i64()? as u64),
+            Kind::IsolateForkAddress => {
+                let child = run.of("money_set").next()?["address"].clone();
+                let main = run.of("money_read").next()?["address"].clone();
+                Answer::Choice(usize::from(child != main))
+            }
+            Kind::DaemonEnds | Kind::DaemonOrdinary => {
+                match (
+                    summary["daemon"].as_bool()?,
+                    summary["child_terminated_by"].is_null(),
+                ) {
+                    (_, false) => Answer::Choice(0),
+                    (true, true) => Answer::Choice(1),
+                    (false, true) => Answer::Choice(2),
+                }
+            }
+            Kind::TicketsSold => Answer::Number(int(&summary["sold"])?),
+            Kind::TicketsSoldOut => Answer::Number(
+                run.of("exit")
+                    .filter(|e| e["code"] == crate::error::code::SOLD_OUT)
+                    .count() as u64,
+            ),
+            Kind::TicketsWholeFile => {
+                // Every buyer read a whole file (each said what it saw), and the run ended
+                // with its summary: no buyer failed on a broken file.
+                let searched = run.of("search").count() as u64;
+                Answer::Choice(usize::from(searched != self.n))
+            }
+        })
+    }
+}
+
+/// The questions of one quiz: `count` of them, from `seed`. Kinds are taken in turn from a
+/// shuffled bank, so a short quiz still covers several lessons.
+pub fn questions(seed: u64, count: usize) -> Vec<Question> {
+    let mut rng = Rng::new(seed);
+    let kinds: Vec<Kind> = Lesson::ALL
+        .iter()
+        .flat_map(|l| bank(*l).iter().copied())
+        .collect();
+    let mut order: Vec<Kind> = Vec::new();
+    let mut out = Vec::with_capacity(count);
+    while out.len() < count {
+        if order.is_empty() {
+            order = kinds.clone();
+            rng.shuffle(&mut order);
+        }
+        let kind = order.pop().expect("a kind");
+        out.push(Question::draw(kind, &mut rng));
+    }
+    out
+}
+
+/// A small, fast pseudo-random generator (splitmix64): the same seed, the same questions,
+/// on every machine.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number from `lo` to `hi`, both included.
+    fn between(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
+
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = self.between(0, i as u64) as usize;
+            items.swap(i, j);
+        }
+    }
+}
+
+/// A seed when none is given: from the kernel's random pool (random(4)), else the clock.
+fn random_seed() -> u64 {
+    use std::io::Read;
+    let mut bytes = [0u8; 8];
+    match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)) {
+        Ok(()) => u64::from_le_bytes(bytes) % 1_000_000,
+        Err(_) => Clock::start().epoch_ns() % 1_000_000,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// What a run did
+// ---------------------------------------------------------------------------------------
+
+/// The events of one real run, as its processes emitted them.
+pub struct Observed {
+    events: Vec<Map<String, Value>>,
+    scale: f64,
+}
+
+impl Observed {
+    fn new(records: Vec<Record>, scale: f64) -> Observed {
+        Observed {
+            events: records.into_iter().filter_map(|r| r.event).collect(),
+            scale,
+        }
+    }
+
+    fn of<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Map<String, Value>> + 'a {
+        self.events.iter().filter(move |e| e["event"] == kind)
+    }
+
+    fn summary(&self) -> Option<&Map<String, Value>> {
+        self.of("summary").last()
+    }
+
+    fn main_pid(&self) -> Option<i64> {
+        self.of("start").find(|e| e["name"] == "main")?["pid"].as_i64()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Its words
+// ---------------------------------------------------------------------------------------
+
+/// What a question says, in one language.
+pub struct Text {
+    /// One sentence on what the command does.
+    pub setup: String,
+    /// The question itself.
+    pub ask: String,
+    /// The choices, or `None` when the answer is a number.
+    pub choices: Option<Vec<String>>,
+    /// One line of why, shown after the run.
+    pub why: String,
+}
+
+fn text(q: &Question, lang: Lang) -> Text {
+    match lang {
+        Lang::En => en::quiz::text(q),
+        Lang::Zh => zh::quiz::text(q),
+    }
+}
+
+/// The command line a question runs, as the learner would type it.
+fn command_line(q: &Question, scale: f64) -> String {
+    let mut words = vec![
+        "procdemo".to_owned(),
+        "--time-scale".to_owned(),
+        crate::text::trim_number(scale, 3),
+        q.lesson().name().to_owned(),
+    ];
+    words.extend(q.args());
+    words.join(" ")
+}
+
+// ---------------------------------------------------------------------------------------
+// Its events (`--json`)
+// ---------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq, Serialize, strum::IntoStaticStr, strum::VariantNames)]
+#[serde(untagged)]
+#[strum(serialize_all = "snake_case")]
+pub enum Event {
+    /// A question is asked: its number (from 1), kind, lesson and command line.
+    Question {
+        number: usize,
+        kind: Kind,
+        lesson: &'static str,
+        command: String,
+    },
+    /// The learner's answer (`null`: not a valid one).
+    Answer {
+        number: usize,
+        given: Option<Answer>,
+    },
+    /// What the real run did, and whether the answer matched it.
+    Outcome {
+        number: usize,
+        observed: Option<Answer>,
+        correct: bool,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    pub questions: usize,
+    pub answered: usize,
+    pub correct: usize,
+    pub seed: u64,
+}
+
+impl Emit for Event {
+    fn kind(&self) -> &'static str {
+        self.into()
+    }
+    fn fields(&self) -> Map<String, Value> {
+        fields_of(self)
+    }
+    fn human(&self, _: &Header, lang: Lang) -> String {
+        match lang {
+            Lang::En => en::quiz::event(self),
+            Lang::Zh => zh::quiz::event(self),
+        }
+    }
+}
+
+impl Emit for Summary {
+    fn kind(&self) -> &'static str {
+        "summary"
+    }
+    fn fields(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("scenario".into(), "quiz".into());
+        m.extend(fields_of(self));
+        m
+    }
+    fn human(&self, _: &Header, lang: Lang) -> String {
+        match lang {
+            Lang::En => en::quiz::summary(self),
+            Lang::Zh => zh::quiz::summary(self),
+        }
+    }
+    fn accent(&self) -> Accent {
+        Accent::Summary
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The quiz
+// ---------------------------------------------------------------------------------------
+
+/// Read one answer. `Ok(None)` at the end of input.
+fn read_line(input: &mut impl BufRead) -> Result<Option<String>> {
+    let mut line = String::new();
+    match input.read_line(&mut line).context("reading the answer")? {
+        0 => Ok(None),
+        _ => Ok(Some(line.trim().to_owned())),
+    }
+}
+
+/// A letter among `choices`, or a whole number.
+fn parse_answer(text: &str, choices: Option<usize>) -> Option<Answer> {
+    let text = text.trim().to_lowercase();
+    match choices {
+        Some(n) => {
+            let c = text.strip_suffix(')').unwrap_or(&text);
+            let mut chars = c.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c @ 'a'..='z'), None) if ((c as u8 - b'a') as usize) < n => {
+                    Some(Answer::Choice((c as u8 - b'a') as usize))
+                }
+                _ => None,
+            }
+        }
+        None => text.parse().ok().map(Answer::Number),
+    }
+}
+
+pub fn run(g: &Global, args: &Args) -> Result<()> {
+    let mut g = g.clone();
+    if !g.time_scale_given {
+        g.time_scale = TimeScale::new(SCALE).expect("a valid scale");
+    }
+    let lang = g.lang();
+    let format = g.format();
+    let seed = args.seed.unwrap_or_else(random_seed);
+    let questions = questions(seed, args.questions);
+    let scale = g.time_scale.factor();
+    let human = format != Format::Json;
+    let say = |text: &str| if human { paragraph(text) } else { Ok(()) };
+    let out = Out::new(format, Clock::start(), "main");
+    let words = quiz_words(lang);
+
+    if args.answers {
+        // The teacher's sheet: every question, with the answer the lesson predicts.
+        say(&(words.sheet)(seed))?;
+        for (i, q) in questions.iter().enumerate() {
+            let t = text(q, lang);
+            let mut block = format!(
+                "{}\n$ {}\n{}\n{}",
+                (words.heading)(i + 1, questions.len()),
+                command_line(q, scale),
+                t.setup,
+                t.ask
+            );
+            for (j, c) in t.choices.iter().flatten().enumerate() {
+                block.push_str(&format!("\n  {}) {c}", letter(j)));
+            }
+            block.push_str(&format!("\n{}\n{}", (words.answer)(q.expected()), t.why));
+            if human {
+                paragraph(&block)?;
+            } else {
+                out.emit(&Event::Question {
+                    number: i + 1,
+                    kind: q.kind,
+                    lesson: q.lesson().name(),
+                    command: command_line(q, scale),
+                })?;
+                out.emit(&Event::Answer {
+                    number: i + 1,
+                    given: Some(q.expected()),
+                })?;
+            }
+        }
+        return Ok(());
+    }
+
+    say(&(words.intro)(seed, questions.len()))?;
+    let terminal = std::io::stdin().is_terminal();
+    let mut input = std::io::stdin().lock();
+    let dir = crate::tour::TempDir::new()?;
+    let (mut answered, mut correct) = (0, 0);
+    for (i, q) in questions.iter().enumerate() {
+        let number = i + 1;
+        let t = text(q, lang);
+        let command = command_line(q, scale);
+        emit_if(
+            &out,
+            !human,
+            &Event::Question {
+                number,
+                kind: q.kind,
+                lesson: q.lesson().name(),
+                command: command.clone(),
+            },
+        )?;
+        let mut block = format!(
+            "{}\n$ {command}\n{}\n{}",
+            (words.heading)(number, questions.len()),
+            t.setup,
+            t.ask
+        );
+        for (j, c) in t.choices.iter().flatten().enumerate() {
+            block.push_str(&format!("\n  {}) {c}", letter(j)));
+        }
+        say(&block)?;
+
+        // The answer: asked again on a terminal until it is one; from a pipe, a wrong one
+        // counts as wrong (with a word), and the end of input ends the quiz.
+        let n_choices = t.choices.as_ref().map(Vec::len);
+        let given = loop {
+            if terminal && human {
+                write_line(std::io::stdout(), b"> ")?;
+            }
+            let Some(line) = read_line(&mut input)? else {
+                say(&(words.ended)())?;
+                return finish(&out, questions.len(), answered, correct, seed);
+            };
+            match parse_answer(&line, n_choices) {
+                Some(a) => break Some(a),
+                None if terminal => say(&(words.invalid)(n_choices, true))?,
+                None => {
+                    say(&(words.invalid)(n_choices, false))?;
+                    break None;
+                }
+            }
+        };
+        answered += 1;
+        emit_if(&out, !human, &Event::Answer { number, given })?;
+
+        // The real run.
+        let observed = observe(&g, q, dir.path(), scale)?;
+        let is_correct = given.is_some() && given == observed;
+        correct += usize::from(is_correct);
+        emit_if(
+            &out,
+            !human,
+            &Event::Outcome {
+                number,
+                observed,
+                correct: is_correct,
+            },
+        )?;
+        say(&format!(
+            "{}\n{}",
+            (words.verdict)(given, observed, is_correct),
+            t.why
+        ))?;
+    }
+    finish(&out, questions.len(), answered, correct, seed)
+}
+
+/// Run the question's real scenario, showing its output, and read off what it did.
+fn observe(g: &Global, q: &Question, dir: &std::path::Path, scale: f64) -> Result<Option<Answer>> {
+    let mut argv: Vec<String> = vec!["procdemo".into(), q.lesson().name().into()];
+    argv.extend(q.args());
+    if q.lesson().tour().data_file {
+        argv.push("--data".into());
+        argv.push(dir.join("data.json").to_string_lossy().into_owned());
+    }
+    let cli = Cli::try_parse_from(&argv).context("the quiz's own command line")?;
+    let Command::Lesson(command) = &cli.command else {
+        anyhow::bail!("the quiz asked about something that is not a lesson");
+    };
+    let mut options = g.options();
+    options.explain = false;
+    let records = lesson::run_recorded(&options, command, true)?;
+    if g.format() != Format::Json {
+        write_line(std::io::stdout(), b"\n")?;
+    }
+    Ok(q.observed(&Observed::new(records, scale)))
+}
+
+fn finish(out: &Out, questions: usize, answered: usize, correct: usize, seed: u64) -> Result<()> {
+    out.emit(&Summary {
+        questions,
+        answered,
+        correct,
+        seed,
+    })
+}
+
+/// The quiz's own sentences, in one language.
+pub struct QuizWords {
+    pub intro: fn(seed: u64, questions: usize) -> String,
+    pub sheet: fn(seed: u64) -> String,
+    pub heading: fn(n: usize, of: usize) -> String,
+    pub answer: fn(Answer) -> String,
+    pub invalid: fn(choices: Option<usize>, again: bool) -> String,
+    pub verdict: fn(given: Option<Answer>, observed: Option<Answer>, correct: bool) -> String,
+    pub ended: fn() -> String,
+}
+
+fn quiz_words(lang: Lang) -> &'static QuizWords {
+    match lang {
+        Lang::En => &en::quiz::WORDS,
+        Lang::Zh => &zh::quiz::WORDS,
+    }
+}
+
+/// Emit only when `on`: the quiz's own events go out with `--json`; in human output the quiz
+/// speaks in paragraphs instead.
+fn emit_if(out: &Out, on: bool, event: &impl Emit) -> Result<()> {
+    if on {
+        out.emit(event)
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_gives_the_same_questions() {
+        assert_eq!(questions(42, 20), questions(42, 20));
+        assert_ne!(questions(42, 20), questions(43, 20));
+    }
+
+    #[test]
+    fn every_lesson_has_a_question_and_a_long_quiz_asks_them_all() {
+        for lesson in Lesson::ALL {
+            assert!(!bank(*lesson).is_empty(), "{lesson:?}");
+            for kind in bank(*lesson) {
+                let q = Question::draw(*kind, &mut Rng::new(1));
+                assert_eq!(q.lesson(), *lesson);
+                let cli = Cli::try_parse_from(
+                    ["procdemo", lesson.name()]
+                        .into_iter()
+                        .map(str::to_owned)
+                        .chain(q.args()),
+                );
+                assert!(cli.is_ok(), "{kind:?}: {:?}", q.args());
+            }
+        }
+        let kinds: std::collections::HashSet<Kind> =
+            questions(7, 200).iter().map(|q| q.kind).collect();
+        let all: usize = Lesson::ALL.iter().map(|l| bank(*l).len()).sum();
+        assert_eq!(kinds.len(), all);
+    }
+
+    #[test]
+    fn expected_answers_fit_their_questions() {
+        for q in questions(3, 100) {
+            for lang in [Lang::En, Lang::Zh] {
+                match (q.expected(), q.choices(lang)) {
+                    (Answer::Choice(i), Some(c)) => assert!(i < c.len(), "{q:?}"),
+                    (Answer::Number(_), None) => {}
+                    other => panic!("{q:?}: {other:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn answers_parse_as_letters_or_numbers() {
+        assert_eq!(parse_answer("b", Some(3)), Some(Answer::Choice(1)));
+        assert_eq!(parse_answer(" C) ", Some(3)), Some(Answer::Choice(2)));
+        assert_eq!(parse_answer("d", Some(3)), None);
+        assert_eq!(parse_answer("ab", Some(3)), None);
+        assert_eq!(parse_answer("42", None), Some(Answer::Number(42)));
+        assert_eq!(parse_answer("-1", None), None);
+        assert_eq!(parse_answer("", None), None);
+    }
+}
