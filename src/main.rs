@@ -23,6 +23,7 @@ mod event;
 mod lock;
 mod manual;
 mod messages;
+mod quote;
 mod render;
 mod scenario;
 mod supervisor;

@@ -13,9 +13,16 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-/// The largest ticket file we accept. A real one is a dozen bytes; the limit
-/// keeps a wrong `--data` path (a log file, `/dev/zero`) from being read whole.
-pub const MAX_BYTES: u64 = 64 * 1024;
+use crate::quote::is_unsafe_char;
+
+/// The largest ticket file we read or write. A real one is a dozen bytes, but it may carry
+/// other keys (an owner, notes), and those are kept; the limit only keeps a wrong `--data`
+/// path (a log file, a disk image) from being read whole. A file over it is an error, for
+/// reading and for `--tickets` alike: never reset, never cut.
+pub const MAX_BYTES: u64 = 1024 * 1024;
+
+/// [`MAX_BYTES`] as people write it.
+pub const MAX_SIZE_TEXT: &str = "1 MiB";
 
 /// Longest JSON text we quote back in an error message, in characters.
 const FOUND_CHARS: usize = 40;
@@ -134,8 +141,7 @@ impl fmt::Display for FormatError {
             FormatError::Empty => write!(f, "empty file"),
             FormatError::TooLarge => write!(
                 f,
-                "file too large to be a ticket file (over {} KiB)",
-                MAX_BYTES / 1024
+                "file too large to be a ticket file (over {MAX_SIZE_TEXT}, procdemo's limit)"
             ),
             FormatError::NotUtf8 { offset } => {
                 write!(f, "not UTF-8 text (binary bytes at offset {offset})")
@@ -227,12 +233,26 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-/// `text` cut to [`FOUND_CHARS`] characters, with `…` when something was cut.
+/// `text` cut to [`FOUND_CHARS`] characters, with `…` when something was cut, and with every
+/// character that must not reach a terminal raw (DEL, C1 controls, bidirectional overrides;
+/// serde_json leaves them unescaped in strings) written as a JSON escape, `\u009b`: an error
+/// message stays one printable line whatever the file holds.
 fn shorten(text: &str) -> String {
-    match text.char_indices().nth(FOUND_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == FOUND_CHARS {
+            out.push('…');
+            break;
+        }
+        if is_unsafe_char(c) {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
     }
+    out
 }
 
 /// The source text of the last member named `key` of the top-level object in
@@ -460,7 +480,35 @@ mod tests {
         padded.push(b' ');
         assert_eq!(
             parse(&padded).unwrap_err().to_string(),
-            "file too large to be a ticket file (over 64 KiB)"
+            "file too large to be a ticket file (over 1 MiB, procdemo's limit)"
+        );
+    }
+
+    #[test]
+    fn a_valid_file_over_64_kib_is_read_whole() {
+        let notes = "n".repeat(100 * 1024);
+        let input = format!(r#"{{"ticket": 5, "owner": "alice", "notes": "{notes}"}}"#);
+        let t = parse(input.as_bytes()).unwrap();
+        assert_eq!(t.count, 5);
+        let again = parse(&t.with_count(4).to_bytes()).unwrap();
+        assert_eq!(again.doc["owner"], "alice");
+        assert_eq!(again.doc["notes"].as_str().unwrap().len(), notes.len());
+    }
+
+    #[test]
+    fn found_values_are_shown_on_one_printable_line() {
+        // serde_json keeps DEL, C1 controls and U+202E raw inside strings.
+        assert_eq!(
+            err("{\"ticket\": \"\u{7f}\u{9b}31m\u{202e}x\"}"),
+            r#""ticket" must be a non-negative integer, found "\u007f\u009b31m\u202ex""#
+        );
+        assert_eq!(
+            err("{\"ticket\": \"\u{e0041}\"}"),
+            r#""ticket" must be a non-negative integer, found "\udb40\udc41""#
+        );
+        assert_eq!(
+            err(r#"{"ticket": "a\nb"}"#),
+            r#""ticket" must be a non-negative integer, found "a\nb""#
         );
     }
 
@@ -516,11 +564,91 @@ mod tests {
             })
         }
 
-        proptest! {
-            #[test]
-            fn parse_never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
-                let _ = parse(&bytes);
+        /// Bytes that look like ticket files more often than random bytes do: pieces of one,
+        /// shuffled and cut, mixed with random bytes.
+        fn ticketish_bytes() -> impl Strategy<Value = Vec<u8>> {
+            let piece = prop_oneof![
+                Just(&b"{"[..]),
+                Just(&b"}"[..]),
+                Just(&b"\"ticket\""[..]),
+                Just(&b"\"owner\""[..]),
+                Just(&b": "[..]),
+                Just(&b", "[..]),
+                Just(&b"["[..]),
+                Just(&b"]"[..]),
+                Just(&b"\""[..]),
+                Just(&b"\\u0000"[..]),
+                Just(&b"\xef\xbb\xbf"[..]),
+                Just(&b"18446744073709551616"[..]),
+                Just(&b"-0"[..]),
+                Just(&b"1e3"[..]),
+                Just(&b"null"[..]),
+                Just(&b" \n"[..]),
+                Just(&b"\x7f\xc2\x9b\xe2\x80\xae"[..]),
+            ];
+            prop::collection::vec(
+                prop_oneof![
+                    3 => piece.prop_map(<[u8]>::to_vec),
+                    1 => prop::collection::vec(any::<u8>(), 0..4),
+                    2 => any::<u64>().prop_map(|n| n.to_string().into_bytes()),
+                ],
+                0..24,
+            )
+            .prop_map(|parts| parts.concat())
+        }
+
+        /// An independent judge of a ticket file: serde_json alone, on the text without a
+        /// byte order mark.
+        fn judge(bytes: &[u8]) -> Option<u64> {
+            let text = std::str::from_utf8(bytes).ok()?;
+            let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+            serde_json::from_str::<Value>(text)
+                .ok()?
+                .as_object()?
+                .get("ticket")?
+                .as_u64()
+        }
+
+        /// Every input is either accepted, and then written back as a file that parses to the
+        /// same document, or refused with a message of one printable line.
+        fn accepted_or_refused(bytes: &[u8]) -> Result<(), TestCaseError> {
+            match parse(bytes) {
+                Ok(t) => {
+                    prop_assert_eq!(Some(t.count), judge(bytes));
+                    let again = parse(&t.to_bytes()).unwrap();
+                    prop_assert_eq!(&again.doc, &t.doc);
+                    prop_assert_eq!(again, t);
+                }
+                Err(e) => {
+                    prop_assert_eq!(judge(bytes), None, "refused: {}", e);
+                    let message = e.to_string();
+                    prop_assert!(
+                        !message.chars().any(is_unsafe_char),
+                        "not one printable line: {:?}",
+                        message
+                    );
+                }
             }
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4096))]
+
+            #[test]
+            fn any_bytes_are_accepted_or_refused_in_one_line(
+                bytes in prop::collection::vec(any::<u8>(), 0..256),
+            ) {
+                accepted_or_refused(&bytes)?;
+            }
+
+            #[test]
+            fn ticket_like_bytes_are_accepted_or_refused_in_one_line(bytes in ticketish_bytes()) {
+                accepted_or_refused(&bytes)?;
+            }
+        }
+
+        proptest! {
 
             #[test]
             fn parse_never_panics_on_near_ticket_files(

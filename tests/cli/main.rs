@@ -8,6 +8,7 @@ mod harness;
 
 mod faults;
 mod foundation;
+mod hardening;
 mod isolate_daemon;
 mod teach;
 mod tickets;
@@ -36,6 +37,7 @@ fn main() {
         tickets::tests(),
         faults::tests(),
         teach::tests(),
+        hardening::tests(),
     ]
     .into_iter()
     .flatten()

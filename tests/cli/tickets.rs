@@ -326,7 +326,7 @@ fn tickets_bad_files_are_refused_untouched() {
     }
     let big: &'static [u8] = {
         let mut b = b"{\"ticket\": 1}".to_vec();
-        b.resize(200 * 1024, b' ');
+        b.resize(1024 * 1024 + 1, b' ');
         b.leak()
     };
     let cases = [
@@ -407,7 +407,8 @@ fn tickets_bad_files_are_refused_untouched() {
         }
         let out = procdemo(["--json", "tickets", "--buyers", "3", "--data", s(&data)]).run();
         out.expect_code(1).expect_no_panic();
-        let prefix = format!("procdemo: error: {}: ", data.display());
+        // A path with a space is quoted as a shell word.
+        let prefix = format!("procdemo: error: '{}': ", data.display());
         assert!(
             out.stderr.starts_with(&prefix) && out.stderr.contains(expected),
             "{what}: {:?}",
