@@ -1,5 +1,6 @@
 //! Hardening of `procdemo tickets`: device nodes, the stale-temp cleaner beside unlocked
-//! writers, big files, paths in messages, checks before anything is written.
+//! writers, big files, paths in messages, checks before anything is written, random files and
+//! a chaos of SIGKILLs.
 //!
 //! Each test works in a fresh temporary directory and runs the real binary under the reaper.
 
@@ -10,7 +11,9 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::{kill, Signal};
 use nix::sys::stat::{makedev, mknod, Mode, SFlag};
+use nix::unistd::Pid;
 use serde_json::Value;
 
 use crate::harness::{self, procdemo, shell, Outcome};
@@ -27,6 +30,8 @@ pub fn tests() -> Vec<libtest_mimic::Trial> {
         a_missing_directory_is_named_not_reset,
         a_read_only_directory_fails_once_naming_the_file,
         a_name_too_long_for_the_temporary_file_fails_once,
+        random_ticket_files_are_accepted_or_refused_untouched,
+        chaos_sigkill_buyers_and_mains,
     ]
 }
 
@@ -574,6 +579,336 @@ fn a_name_too_long_for_the_temporary_file_fails_once() {
         assert!(out.events_of("spawned").is_empty());
         assert_eq!(fs::read_to_string(&data).unwrap(), "{\"ticket\": 3}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Property: random ticket files through the real binary.
+
+/// An independent judge of a ticket file: serde_json alone, on the text without a byte order
+/// mark. `Some(count)` for a valid file.
+fn judge(bytes: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    serde_json::from_str::<Value>(text)
+        .ok()?
+        .as_object()?
+        .get("ticket")?
+        .as_u64()
+}
+
+/// Every file is either accepted (the run sells from it and keeps its other keys) or refused
+/// with exit 1, one printable line naming it, the bytes unchanged and nothing created.
+fn random_ticket_files_are_accepted_or_refused_untouched() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+    let piece = prop_oneof![
+        Just("{"),
+        Just("}"),
+        Just("\"ticket\""),
+        Just("\"owner\""),
+        Just(": "),
+        Just(", "),
+        Just("["),
+        Just("]"),
+        Just("\""),
+        Just("0"),
+        Just("7"),
+        Just("-1"),
+        Just("1.0"),
+        Just("18446744073709551616"),
+        Just("null"),
+        Just("\u{feff}"),
+        Just("\u{1b}[31m"),
+        Just("\n"),
+    ];
+    let near = prop::collection::vec(piece, 0..12).prop_map(|p| p.concat().into_bytes());
+    let valid = (
+        any::<u64>(),
+        prop::collection::vec(("[a-z]{1,5}", any::<i32>()), 0..3),
+    )
+        .prop_map(|(n, others)| {
+            let mut members = vec![format!("\"ticket\": {n}")];
+            members.extend(others.iter().map(|(k, v)| format!("\"{k}\": {v}")));
+            format!("{{{}}}", members.join(", ")).into_bytes()
+        });
+    let files = prop_oneof![
+        2 => near,
+        1 => valid,
+        1 => prop::collection::vec(any::<u8>(), 0..48),
+    ];
+
+    let config = Config {
+        cases: 40,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new(config);
+    let (accepted, refused) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+    let result = runner.run(&files, |bytes| {
+        let dir = harness::temp_dir();
+        let data = dir.path().join("data.json");
+        fs::write(&data, &bytes).unwrap();
+        let out = procdemo([
+            "--json",
+            "--time-scale",
+            "0",
+            "tickets",
+            "--buyers",
+            "1",
+            "--data",
+            s(&data),
+        ])
+        .run();
+        let after = fs::read(&data).unwrap();
+        match judge(&bytes) {
+            Some(count) => {
+                accepted.set(accepted.get() + 1);
+                prop_assert_eq!(out.code(), Some(0), "{}", out.stderr);
+                prop_assert_eq!(&out.summary()["initial"], count);
+                let before: Value = serde_json::from_str(
+                    std::str::from_utf8(&bytes)
+                        .unwrap()
+                        .trim_start_matches('\u{feff}'),
+                )
+                .unwrap();
+                let now: Value = serde_json::from_slice(&after).unwrap();
+                let mut expected = before.clone();
+                expected["ticket"] = count.saturating_sub(1).into();
+                prop_assert_eq!(now, expected);
+            }
+            None => {
+                refused.set(refused.get() + 1);
+                prop_assert_eq!(out.code(), Some(1), "{}", out.stdout);
+                let body = out.stderr.strip_suffix('\n').unwrap_or("");
+                prop_assert!(
+                    body.starts_with(&format!("procdemo: error: {}: ", data.display()))
+                        && !body.chars().any(|c| c.is_control()),
+                    "not one clear line: {:?}",
+                    out.stderr
+                );
+                prop_assert_eq!(&after, &bytes, "the file was changed");
+                prop_assert_eq!(names_in(dir.path()), ["data.json"]);
+            }
+        }
+        Ok::<(), TestCaseError>(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    let (accepted, refused) = (accepted.get(), refused.get());
+    assert!(
+        accepted > 0 && refused > 0,
+        "{accepted} accepted, {refused} refused"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chaos: SIGKILL random buyers and mains of concurrent locked runs on one file.
+
+/// xorshift64*: enough randomness for choosing victims, and reproducible from its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n`.
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn sleep_ms(&mut self, max: u64) {
+        std::thread::sleep(Duration::from_millis(self.below(max + 1)));
+    }
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The children of `pid`, from /proc.
+fn children_of(pid: Pid) -> Vec<Pid> {
+    fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .map(Pid::from_raw)
+        .collect()
+}
+
+/// Several locked runs at once on one file; random buyers and mains are SIGKILLed at random
+/// moments (in the lock, between the temporary file and the rename, after the rename but
+/// before the `bought` line). Afterwards, and after one last run that sweeps: the file is
+/// valid and keeps its other key; no ticket was sold twice (each `remaining` reported once,
+/// and `bought` lines ≤ how far the count went down: a buyer killed after its rename but
+/// before its line sold a ticket nobody heard of); no temporary file is left; and every run
+/// left no process behind (the reaper's check; runs whose main was killed get 1 s of grace).
+///
+/// `CHAOS_ITERATIONS` (default 150) and `CHAOS_SECONDS` (default 40, 0 = no limit) bound it;
+/// `CHAOS_SEED` replays a run. `tests/chaos.sh` runs the full length.
+fn chaos_sigkill_buyers_and_mains() {
+    let iterations = env_number("CHAOS_ITERATIONS", 150);
+    let seconds = env_number("CHAOS_SECONDS", 40);
+    let seed = env_number(
+        "CHAOS_SEED",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64
+            | 1,
+    );
+    let mut rng = Rng(seed);
+    let started = Instant::now();
+    let dir = harness::temp_dir();
+    let data = dir.path().join("data.json");
+    const INITIAL: u64 = 1_000_000;
+    fs::write(
+        &data,
+        format!("{{\"ticket\": {INITIAL}, \"owner\": \"chaos\"}}\n"),
+    )
+    .unwrap();
+
+    let mut remaining_sold: Vec<u64> = Vec::new();
+    let (mut runs, mut buyers_killed, mut mains_killed, mut done, mut swept) = (0, 0, 0, 0, 0);
+    for _ in 0..iterations {
+        if seconds > 0 && started.elapsed() > Duration::from_secs(seconds) {
+            break;
+        }
+        done += 1;
+        let mut live: Vec<_> = (0..2 + rng.below(2))
+            .map(|_| {
+                let buyers = (2 + rng.below(5)).to_string();
+                let scale = ["0", "0.01", "0.03"][rng.below(3) as usize];
+                procdemo([
+                    "--json",
+                    "--time-scale",
+                    scale,
+                    "tickets",
+                    "--buyers",
+                    &buyers,
+                    "--data",
+                    s(&data),
+                ])
+                .grace(Duration::from_secs(1))
+                .spawn()
+            })
+            .collect();
+        runs += live.len();
+        let mains: Vec<Pid> = live.iter_mut().map(|l| l.main_pid()).collect();
+        rng.sleep_ms(40);
+        for main in &mains {
+            match rng.below(10) {
+                0..=1 => {
+                    rng.sleep_ms(30);
+                    if kill(*main, Signal::SIGKILL).is_ok() {
+                        mains_killed += 1;
+                    }
+                }
+                2..=7 => {
+                    for _ in 0..1 + rng.below(2) {
+                        let children = children_of(*main);
+                        if children.is_empty() {
+                            break;
+                        }
+                        let victim = children[rng.below(children.len() as u64) as usize];
+                        if kill(victim, Signal::SIGKILL).is_ok() {
+                            buyers_killed += 1;
+                        }
+                        rng.sleep_ms(15);
+                    }
+                }
+                _ => {}
+            }
+        }
+        for run in live {
+            let out = run.finish();
+            out.expect_no_panic();
+            // Killed (SIGKILL) or ended on its own (0): never a failure, never an oversell.
+            if out.signal() != Some("SIGKILL") {
+                out.expect_code(0);
+                assert!(out.stderr.is_empty(), "seed {seed}: {}", out.stderr);
+                assert_eq!(out.summary()["oversold"], false, "seed {seed}");
+            }
+            remaining_sold.extend(
+                out.events_of("bought")
+                    .iter()
+                    .map(|e| e["remaining"].as_u64().expect("a count")),
+            );
+            swept += out
+                .events_of("temps_cleaned")
+                .iter()
+                .map(|e| e["count"].as_u64().unwrap())
+                .sum::<u64>();
+        }
+    }
+
+    // One last locked run, left alone: it sweeps what killed writers left.
+    let out = procdemo([
+        "--json",
+        "--time-scale",
+        "0",
+        "tickets",
+        "--buyers",
+        "1",
+        "--data",
+        s(&data),
+    ])
+    .run();
+    success(&out);
+    remaining_sold.extend(
+        out.events_of("bought")
+            .iter()
+            .map(|e| e["remaining"].as_u64().unwrap()),
+    );
+    swept += out
+        .events_of("temps_cleaned")
+        .iter()
+        .map(|e| e["count"].as_u64().unwrap())
+        .sum::<u64>();
+
+    let file: Value = serde_json::from_slice(&fs::read(&data).unwrap())
+        .unwrap_or_else(|e| panic!("seed {seed}: the file is not valid JSON: {e}"));
+    let left = file["ticket"].as_u64().expect("a count");
+    assert_eq!(file["owner"], "chaos", "seed {seed}: {file}");
+    assert_eq!(file.as_object().unwrap().len(), 2, "seed {seed}: {file}");
+    let decrease = INITIAL - left;
+    let sold = remaining_sold.len() as u64;
+    assert!(
+        sold <= decrease,
+        "seed {seed}: {sold} buyers told they bought, the count went down by {decrease}"
+    );
+    let mut unique = remaining_sold.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        remaining_sold.len(),
+        "seed {seed}: a count was sold twice"
+    );
+    assert!(unique.iter().all(|&r| r >= left && r < INITIAL));
+    assert_eq!(
+        names_in(dir.path()),
+        ["data.json", "data.json.lock"],
+        "seed {seed}: debris left"
+    );
+    assert!(
+        buyers_killed + mains_killed > 0,
+        "seed {seed}: nothing was killed"
+    );
+    eprintln!(
+        "chaos: seed {seed}: {done} iterations, {runs} runs, {buyers_killed} buyers and \
+         {mains_killed} mains killed, {sold} bought, count down by {decrease}, {swept} \
+         temporary files swept, {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
