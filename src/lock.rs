@@ -27,6 +27,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use crate::quote::shell_quote;
+
 /// The lock file beside `data`: the same name with `.lock` appended
 /// (`data.json` -> `data.json.lock`). Works on any bytes, UTF-8 or not.
 pub fn lock_path(data: &Path) -> PathBuf {
@@ -68,7 +70,7 @@ pub fn open(data: &Path) -> anyhow::Result<File> {
         .truncate(false)
         .mode(0o644)
         .open(&path)
-        .with_context(|| path.display().to_string())
+        .with_context(|| shell_quote(&path))
 }
 
 /// Waits until this process holds the exclusive lock for `data`.
@@ -79,7 +81,7 @@ pub fn lock_exclusive(data: &Path) -> anyhow::Result<LockGuard> {
             Ok(()) => return Ok(LockGuard { _file: file }),
             // A signal handler ran while we slept in flock(2): just wait again.
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e).with_context(|| lock_path(data).display().to_string()),
+            Err(e) => return Err(e).with_context(|| shell_quote(&lock_path(data))),
         }
     }
 }
@@ -93,7 +95,7 @@ pub fn try_lock_exclusive(data: &Path) -> anyhow::Result<Option<LockGuard>> {
         Ok(()) => Ok(Some(LockGuard { _file: file })),
         // flock(2) reports a held lock as EWOULDBLOCK; fs2 names that error.
         Err(e) if e.raw_os_error() == fs2::lock_contended_error().raw_os_error() => Ok(None),
-        Err(e) => Err(e).with_context(|| lock_path(data).display().to_string()),
+        Err(e) => Err(e).with_context(|| shell_quote(&lock_path(data))),
     }
 }
 

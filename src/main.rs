@@ -25,6 +25,7 @@ mod lock;
 mod manual;
 mod messages;
 mod quiz;
+mod quote;
 mod render;
 mod sink;
 mod supervisor;

@@ -130,6 +130,15 @@ pub fn run(s: &Settings, args: &Args) -> Result<()> {
     let with_lock = !args.no_lock;
 
     // The file first, before any buyer exists: a bad file stops the run here, untouched.
+    // [hardening] One check for what every buyer would trip over: not a regular file, a missing
+    // directory, no room for the lock file or a temporary file.
+    ticketfile::preflight(
+        data,
+        ticketfile::Plan {
+            reset: args.tickets.is_some(),
+            lock: with_lock,
+        },
+    )?;
     let initial = match args.tickets {
         Some(count) => reset(&out, data, count)?,
         None => {
@@ -188,7 +197,7 @@ pub fn run(s: &Settings, args: &Args) -> Result<()> {
         bail!(
             "{}: {sold} ticket(s) sold but the count went down by {}, with the lock on: \
              this is a bug in procdemo",
-            data.display(),
+            crate::quote::shell_quote(data),
             initial.saturating_sub(remaining)
         );
     }
@@ -203,7 +212,7 @@ fn reset(out: &Out, data: &Path, count: u64) -> Result<u64> {
     let tickets = match ticketfile::read_raw(data) {
         Ok(old) => old.with_count(count),
         Err(e) if e.is_resettable() => Tickets::new(count),
-        Err(e) => return Err(e).context(data.display().to_string()),
+        Err(e) => return Err(e).context(crate::quote::shell_quote(data)),
     };
     ticketfile::write_atomic(data, &tickets)?;
     out.emit(&Event::Reset { tickets: count })?;

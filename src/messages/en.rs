@@ -379,7 +379,7 @@ pub mod tickets {
              (reads the count without the lock), then buys: read, sleep {}, take a ticket if \
              any is left, write it back.",
             count(a.buyers as u64, "buyer process", "buyer processes"),
-            a.data.display(),
+            crate::quote::shell_quote(&a.data),
             secs(1000.0 * scale)
         );
         let rest = if a.no_lock {
@@ -409,7 +409,7 @@ pub mod tickets {
             Event::AlreadySoldOut { data } => format!(
                 "{} has 0 tickets left, so every buyer will find it sold out; \
                  to put one back, run `{}`",
-                data.display(),
+                crate::quote::shell_quote(data),
                 crate::ticketfile::reset_command(data)
             ),
             Event::Search { remaining } => {

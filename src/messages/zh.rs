@@ -401,7 +401,7 @@ pub mod tickets {
             "tickets：{} 个用户进程共用一个票数文件 {}，里面有{tickets}。每个用户先查票\
              （不加锁读出余票），再买票：读出票数，睡 {}，还有票就减一，写回。",
             a.buyers,
-            a.data.display(),
+            crate::quote::shell_quote(&a.data),
             secs(1000.0 * scale)
         );
         let rest = if a.no_lock {
@@ -425,7 +425,7 @@ pub mod tickets {
             }
             Event::AlreadySoldOut { data } => format!(
                 "{} 里已经没有票了，每个用户都会买不到；要放回一张票，运行 `{}`",
-                data.display(),
+                crate::quote::shell_quote(data),
                 crate::ticketfile::reset_command(data)
             ),
             Event::Search { remaining } => format!("{me}查询余票为:{remaining}"),

@@ -10,6 +10,7 @@ mod architecture;
 mod classroom;
 mod faults;
 mod foundation;
+mod hardening;
 mod isolate_daemon;
 mod quiz;
 mod teach;
@@ -42,6 +43,7 @@ fn main() {
         faults::tests(),
         teach::tests(),
         quiz::tests(),
+        hardening::tests(),
     ]
     .into_iter()
     .flatten()
