@@ -32,7 +32,43 @@ pub fn tests() -> Vec<libtest_mimic::Trial> {
         a_name_too_long_for_the_temporary_file_fails_once,
         random_ticket_files_are_accepted_or_refused_untouched,
         chaos_sigkill_buyers_and_mains,
+        a_hand_typed_child_never_panics,
     ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. No child command line may panic: every number is bounded where it is decoded.
+
+fn a_hand_typed_child_never_panics() {
+    let base = "name=P parent=1 epoch=0 scale=1000 out=json";
+    for extra in [
+        "sleep=18446744073709551",
+        "sleep=18446744073709551615",
+        "sleep=-1",
+    ] {
+        let args: Vec<String> = ["--child", "join"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(base.split(' ').chain([extra]).map(str::to_owned))
+            .collect();
+        let out = procdemo(args).run();
+        out.expect_code(2).expect_no_panic();
+        assert!(
+            out.stderr.contains("out of range") || out.stderr.contains("not a valid"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(out.stderr.lines().count(), 2, "{}", out.stderr);
+    }
+    // Every lesson's own keys, pushed to their limits, the same.
+    for line in [
+        "--child daemon name=P parent=1 epoch=0 scale=1000 out=json ticks=18446744073709551615",
+        "--child isolate name=P parent=1 epoch=0 scale=1 out=json value=1 pipe=99999999999",
+        "--child spawn name=P parent=1 epoch=18446744073709551616 scale=1 out=json",
+    ] {
+        let out = procdemo(line.split(' ')).run();
+        out.expect_code(2).expect_no_panic();
+    }
 }
 
 /// How long a test waits for an event before it gives up.
