@@ -213,45 +213,84 @@ fn copy_of_the_binary(dir: &std::path::Path) -> String {
     bin.to_str().unwrap().to_owned()
 }
 
-/// How many processes the user `nobody` (uid 65534) already has: RLIMIT_NPROC counts them all.
-fn processes_of_nobody() -> usize {
+/// Does any process on the machine run with the real user id `uid`?
+fn uid_in_use(uid: u32) -> bool {
     harness::proc_pids()
         .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
-        .filter(|status| {
+        .any(|status| {
             status
                 .lines()
                 .find(|l| l.starts_with("Uid:"))
                 .and_then(|l| l.split_whitespace().nth(1))
-                == Some("65534")
+                == Some(uid.to_string().as_str())
         })
-        .count()
+}
+
+/// A user id that no process has, and no other test suite running now will take (it is
+/// derived from our own pid).
+fn unused_uid() -> u32 {
+    (0..1000)
+        .map(|i| 2_000_000_000 + std::process::id() + i * 5_000_000)
+        .find(|&uid| !uid_in_use(uid))
+        .expect("a free user id")
 }
 
 fn process_limit_hit_partway() {
-    // RLIMIT_NPROC counts the processes of a real user id (setrlimit(2)); root is exempt, so
-    // run as `nobody`. The limit lets a few children start, then fork fails with EAGAIN.
+    // RLIMIT_NPROC counts every process of a real user id, and the kernel does not enforce it
+    // for root (setrlimit(2), fork(2)). So the run needs a user whose count is known: only
+    // this run's processes. As root (CI), switch to a user id nobody has (setpriv). As anyone
+    // else, enter a user namespace of our own (unshare --user): the count there is of this
+    // run alone, whatever else the same user runs. Limit 4: the main and three children at
+    // once (four started, if Process-1, which sleeps 0 s, was reaped in time), then fork fails
+    // with EAGAIN partway through the twenty.
+    const LIMIT: usize = 4;
     let dir = harness::temp_dir();
     let bin = copy_of_the_binary(dir.path());
-    let out = harness::command(
-        "setpriv",
-        [
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "prlimit",
-            &format!("--nproc={}", processes_of_nobody() + 4),
-            "--",
-            &bin,
-            "--json",
-            "--time-scale",
-            "10",
-            "join",
-            "--count",
-            "20",
-        ],
-    )
-    .cwd(dir.path())
-    .run(); // no grace: every started child must have been stopped and reaped
+    let nproc = format!("--nproc={LIMIT}");
+    let limited = [
+        "prlimit",
+        &nproc,
+        "--",
+        &bin,
+        "--json",
+        "--time-scale",
+        "10",
+        "join",
+        "--count",
+        "20",
+    ];
+    // SAFETY: geteuid(2) only reads this process's credentials; it cannot fail.
+    let root = unsafe { nix::libc::geteuid() } == 0;
+    let (how, program, mut args) = if root {
+        let uid = unused_uid();
+        (
+            format!("as root, switched to the unused uid {uid} with setpriv"),
+            "setpriv",
+            vec![
+                format!("--reuid={uid}"),
+                format!("--regid={uid}"),
+                "--clear-groups".into(),
+            ],
+        )
+    } else {
+        (
+            "as a user, in a user namespace of its own (unshare --user)".to_string(),
+            "unshare",
+            vec!["--user".to_string()],
+        )
+    };
+    args.extend(limited.iter().map(|a| a.to_string()));
+    // No grace: every started child must have been stopped and reaped.
+    let out = harness::command(program, args).cwd(dir.path()).run();
+    // If the set-up itself failed, procdemo never started: say why, and fail.
+    assert!(
+        out.stdout.contains("\"event\":\"start\""),
+        "could not run procdemo {how} under `prlimit {nproc}`: {:?} {}\n\
+         This test needs a user whose processes it can count: root (which CI is), or a \
+         machine that lets users create user namespaces.",
+        out.code(),
+        out.stderr
+    );
     out.expect_code(1).expect_no_panic();
     let line = out.stderr.trim();
     assert_eq!(line.lines().count(), 1, "one line: {line}");
@@ -261,8 +300,8 @@ fn process_limit_hit_partway() {
     );
     let started = out.events_of("spawned").len();
     assert!(
-        started >= 1,
-        "some children started before the limit: {}",
+        (LIMIT - 1..=LIMIT).contains(&started),
+        "the limit of {LIMIT} (the main included) let {started} of 20 children start:\n{}",
         out.stdout
     );
     assert!(
