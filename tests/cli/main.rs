@@ -9,6 +9,7 @@ mod harness;
 mod faults;
 mod foundation;
 mod isolate_daemon;
+mod output;
 mod teach;
 mod tickets;
 
@@ -30,12 +31,16 @@ fn main() {
     if args.get(1).map(String::as_str) == Some(harness::REAPER) {
         harness::reaper_main(&args[2..]);
     }
+    if args.get(1).map(String::as_str) == Some(output::BROKEN_WRITER) {
+        output::broken_writer_main(&args[2..]);
+    }
     let tests: Vec<Trial> = [
         foundation::tests(),
         isolate_daemon::tests(),
         tickets::tests(),
         faults::tests(),
         teach::tests(),
+        output::tests(),
     ]
     .into_iter()
     .flatten()
