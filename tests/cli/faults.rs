@@ -72,17 +72,22 @@ fn sigkill_of_main_in_every_scenario() {
     let dir = harness::temp_dir();
     for (args, n) in long_runs(dir.path()) {
         // One second after the main dies, its children must be gone (PR_SET_PDEATHSIG).
-        let mut live = started(&args, n, Duration::from_millis(1000));
+        let mut live = started(&args, n, harness::ORPHAN_GRACE);
         live.signal_main(Signal::SIGKILL);
         let out = live.finish();
         assert_eq!(out.signal(), Some("SIGKILL"), "{args:?}");
         for pid in children_started(&out) {
             assert!(!alive(pid), "{args:?}: {pid} alive");
         }
+        let orphans = out.orphans();
         assert!(
-            !out.orphans().is_empty(),
+            !orphans.is_empty(),
             "{args:?}: the children were orphaned, then died"
         );
+        for o in &orphans {
+            // By their parent-death signal, long before their sleeps would have ended them.
+            assert_eq!(o["ended"]["signal"], "SIGKILL", "{args:?}: {o}");
+        }
     }
 }
 
@@ -119,7 +124,7 @@ fn signals_during_isolate_leave_nothing() {
     {
         let method = if i % 2 == 0 { "exec" } else { "fork" };
         let mut live = procdemo(["--json", "isolate", "--method", method])
-            .grace(Duration::from_millis(1000))
+            .grace(harness::ORPHAN_GRACE)
             .spawn();
         // The run may be over already (ESRCH): then it must simply have succeeded.
         let _ = if *sig == Signal::SIGINT {
@@ -175,15 +180,17 @@ fn inherited_ignored_sigint_and_sigchld() {
 fn closed_stdout_in_every_scenario() {
     let dir = harness::temp_dir();
     let data = dir.path().join("data.json");
+    // Each of these would run 30 s or more if it did not notice; half of that is the bound,
+    // so no machine is too slow to meet it and none fast enough to meet it by waiting.
     for args in [
         "--time-scale 10 spawn --count 3",
         "--time-scale 10 spawn --count 3 --method fork",
         "--time-scale 10 join --count 3",
         "isolate",
         "isolate --method fork",
-        "--time-scale 1 daemon --ticks 100",
+        "--time-scale 1 daemon --ticks 300",
         &format!(
-            "--time-scale 5 tickets --buyers 3 --tickets 1 --data '{}'",
+            "--time-scale 10 tickets --buyers 3 --tickets 1 --data '{}'",
             data.display()
         ),
     ] {
@@ -199,8 +206,10 @@ fn closed_stdout_in_every_scenario() {
             out.stderr
         );
         assert_eq!(out.stdout.lines().count(), 1, "{args}");
-        // The slowest of these would run 10 s or more; it must end well before.
-        assert!(started.elapsed() < Duration::from_secs(8), "{args}: ran on");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{args}: ran on"
+        );
     }
 }
 
@@ -340,7 +349,22 @@ fn open_files_limit() {
 
 fn binary_deleted_during_the_run() {
     // Children re-execute /proc/self/exe, which names the running binary even after its file
-    // is deleted (proc(5)). Start children one at a time, delete the file after the first.
+    // is deleted (proc(5)). Start children one at a time and delete the file while Process-2
+    // sleeps: Process-3 is started only after Process-2 has been reaped, so if Process-2 is
+    // still alive once the file is gone, Process-3 surely comes from the deleted file. (If a
+    // very busy machine kept us away for Process-2's whole sleep, that is seen, and the run is
+    // done again with a longer sleep.)
+    for scale in ["0.5", "5"] {
+        if deleted_binary_run(scale) {
+            return;
+        }
+        eprintln!("Process-2 ended before the file was deleted (time scale {scale}): again");
+    }
+    panic!("the file was never deleted while Process-2 slept, even for 5 s");
+}
+
+/// One run of the test above; false if the file was deleted too late to tell anything.
+fn deleted_binary_run(scale: &str) -> bool {
     let dir = harness::temp_dir();
     let bin = copy_of_the_binary(dir.path());
     let mut live = harness::command(
@@ -348,7 +372,7 @@ fn binary_deleted_during_the_run() {
         [
             "--json",
             "--time-scale",
-            "0.2",
+            scale,
             "join",
             "--count",
             "3",
@@ -356,15 +380,17 @@ fn binary_deleted_during_the_run() {
         ],
     )
     .spawn();
-    live.wait_for(Duration::from_secs(20), |v| {
-        v["name"] == "Process-1" && v["event"] == "start"
+    let second = live.wait_for(Duration::from_secs(20), |v| {
+        v["name"] == "Process-2" && v["event"] == "start"
     });
     std::fs::remove_file(&bin).unwrap();
+    let in_time = alive(second["pid"].as_i64().unwrap());
     let out = live.finish();
     out.expect_code(0);
     let exits = out.events_of("exit");
     assert_eq!(exits.len(), 3, "{}", out.stdout);
-    assert!(exits.iter().all(|e| e["code"] == 0));
+    assert!(exits.iter().all(|e| e["code"] == 0), "{}", out.stdout);
+    in_time
 }
 
 fn have_strace() -> bool {
@@ -463,17 +489,22 @@ fn buyers_killed_between_temp_file_and_rename() {
 
 fn outside_flock_holder_makes_buyers_wait() {
     // flock(1) holds data.json.lock, as a shell script taking part in the lock would, and
-    // changes the count while it holds it. Buyers that waited see only the new count: had one
-    // got in before the holder let go, it would have read 5.
+    // changes the count while it holds it. It lets go only once we have read all four
+    // buyers' `lock_wait`. Buyers that waited see only the new count: had one got in before
+    // the holder let go, it would have read 5.
     let dir = harness::temp_dir();
     let data = dir.path().join("data.json");
     std::fs::write(&data, "{\"ticket\": 5}\n").unwrap();
     // The shell runs in the temporary directory: every relative path below is there.
-    let script = "flock data.json.lock -c 'touch held; sleep 1.5; echo \"{\\\"ticket\\\": 2}\" > data.json' &
+    let script = "flock data.json.lock -c 'touch held; while [ ! -e go ]; do sleep 0.01; done; \
+                  echo \"{\\\"ticket\\\": 2}\" > data.json' &
         while [ ! -e held ]; do sleep 0.01; done
         \"$PROCDEMO\" --json --time-scale 0 tickets --buyers 4 --data data.json
         wait";
-    let out = shell(script).cwd(dir.path()).run();
+    let mut live = shell(script).cwd(dir.path()).spawn();
+    live.wait_for_n(4, Duration::from_secs(30), |e| e["event"] == "lock_wait");
+    std::fs::write(dir.path().join("go"), "").unwrap();
+    let out = live.finish();
     out.expect_code(0);
     let s = out.summary();
     assert_eq!(

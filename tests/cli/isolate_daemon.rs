@@ -115,7 +115,7 @@ fn no_daemon_child_ends_by_itself_and_is_waited_for() {
 
 fn daemon_child_dies_with_a_killed_main() {
     let mut live = procdemo(["--time-scale", "1", "--json", "daemon", "--ticks", "100"])
-        .grace(Duration::from_millis(1000))
+        .grace(harness::ORPHAN_GRACE)
         .spawn();
     let child = live.wait_for(Duration::from_secs(20), |v| v["event"] == "alive")["pid"]
         .as_i64()
