@@ -39,17 +39,19 @@ pub struct ChartWords {
     pub seconds: &'static str,
 }
 
-/// What one column of a row shows, from the least to the most telling.
+/// What one column of a row shows, from the least to the most telling: where two stretches
+/// share a column, the more telling one is drawn (a brief zombie never hides the end of a
+/// hold of the lock).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Cell {
     Empty,
     Run,
     Joining,
+    Zombie,
     QueueWait,
     LockWait,
     Unlocked,
     LockHold,
-    Zombie,
     Start,
     End,
     Killed,
@@ -287,14 +289,14 @@ pub fn draw(
             _ => Cell::End,
         };
         // A zombie lasts until the reap, which is the row's end: when it is shorter than a
-        // column, it takes the column before the end mark, so that the mark stays at the
-        // true end and the zombie still shows, however brief.
-        if cells[b] == Cell::Zombie && b > a + 1 && cells[b - 1] != Cell::Zombie {
+        // column, it takes the column before the end mark (if that column only says
+        // "running"), so that the mark stays at the true end and the zombie still shows.
+        if cells[b] == Cell::Zombie && b > a + 1 && cells[b - 1] == Cell::Run {
             cells[b - 1] = Cell::Zombie;
         }
-        // The end mark goes just after a marked column (a short hold of the lock) rather than
-        // over it.
-        let at = if cells[b] > Cell::Run && cells[b] < Cell::Zombie && b + 1 < bar {
+        // The end mark goes just after a stretch the process marked itself (a short hold of
+        // the lock) rather than over it.
+        let at = if cells[b] > Cell::Zombie && cells[b] < Cell::Start && b + 1 < bar {
             b + 1
         } else {
             b

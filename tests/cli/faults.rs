@@ -72,17 +72,22 @@ fn sigkill_of_main_in_every_scenario() {
     let dir = harness::temp_dir();
     for (args, n) in long_runs(dir.path()) {
         // One second after the main dies, its children must be gone (PR_SET_PDEATHSIG).
-        let mut live = started(&args, n, Duration::from_millis(1000));
+        let mut live = started(&args, n, harness::ORPHAN_GRACE);
         live.signal_main(Signal::SIGKILL);
         let out = live.finish();
         assert_eq!(out.signal(), Some("SIGKILL"), "{args:?}");
         for pid in children_started(&out) {
             assert!(!alive(pid), "{args:?}: {pid} alive");
         }
+        let orphans = out.orphans();
         assert!(
-            !out.orphans().is_empty(),
+            !orphans.is_empty(),
             "{args:?}: the children were orphaned, then died"
         );
+        for o in &orphans {
+            // By their parent-death signal, long before their sleeps would have ended them.
+            assert_eq!(o["ended"]["signal"], "SIGKILL", "{args:?}: {o}");
+        }
     }
 }
 
@@ -119,7 +124,7 @@ fn signals_during_isolate_leave_nothing() {
     {
         let method = if i % 2 == 0 { "exec" } else { "fork" };
         let mut live = procdemo(["--json", "isolate", "--method", method])
-            .grace(Duration::from_millis(1000))
+            .grace(harness::ORPHAN_GRACE)
             .spawn();
         // The run may be over already (ESRCH): then it must simply have succeeded.
         let _ = if *sig == Signal::SIGINT {
@@ -175,15 +180,17 @@ fn inherited_ignored_sigint_and_sigchld() {
 fn closed_stdout_in_every_scenario() {
     let dir = harness::temp_dir();
     let data = dir.path().join("data.json");
+    // Each of these would run 30 s or more if it did not notice; half of that is the bound,
+    // so no machine is too slow to meet it and none fast enough to meet it by waiting.
     for args in [
         "--time-scale 10 spawn --count 3",
         "--time-scale 10 spawn --count 3 --method fork",
         "--time-scale 10 join --count 3",
         "isolate",
         "isolate --method fork",
-        "--time-scale 1 daemon --ticks 100",
+        "--time-scale 1 daemon --ticks 300",
         &format!(
-            "--time-scale 5 tickets --buyers 3 --tickets 1 --data '{}'",
+            "--time-scale 10 tickets --buyers 3 --tickets 1 --data '{}'",
             data.display()
         ),
     ] {
@@ -199,8 +206,10 @@ fn closed_stdout_in_every_scenario() {
             out.stderr
         );
         assert_eq!(out.stdout.lines().count(), 1, "{args}");
-        // The slowest of these would run 10 s or more; it must end well before.
-        assert!(started.elapsed() < Duration::from_secs(8), "{args}: ran on");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{args}: ran on"
+        );
     }
 }
 
@@ -213,45 +222,84 @@ fn copy_of_the_binary(dir: &std::path::Path) -> String {
     bin.to_str().unwrap().to_owned()
 }
 
-/// How many processes the user `nobody` (uid 65534) already has: RLIMIT_NPROC counts them all.
-fn processes_of_nobody() -> usize {
+/// Does any process on the machine run with the real user id `uid`?
+fn uid_in_use(uid: u32) -> bool {
     harness::proc_pids()
         .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
-        .filter(|status| {
+        .any(|status| {
             status
                 .lines()
                 .find(|l| l.starts_with("Uid:"))
                 .and_then(|l| l.split_whitespace().nth(1))
-                == Some("65534")
+                == Some(uid.to_string().as_str())
         })
-        .count()
+}
+
+/// A user id that no process has, and no other test suite running now will take (it is
+/// derived from our own pid).
+fn unused_uid() -> u32 {
+    (0..1000)
+        .map(|i| 2_000_000_000 + std::process::id() + i * 5_000_000)
+        .find(|&uid| !uid_in_use(uid))
+        .expect("a free user id")
 }
 
 fn process_limit_hit_partway() {
-    // RLIMIT_NPROC counts the processes of a real user id (setrlimit(2)); root is exempt, so
-    // run as `nobody`. The limit lets a few children start, then fork fails with EAGAIN.
+    // RLIMIT_NPROC counts every process of a real user id, and the kernel does not enforce it
+    // for root (setrlimit(2), fork(2)). So the run needs a user whose count is known: only
+    // this run's processes. As root (CI), switch to a user id nobody has (setpriv). As anyone
+    // else, enter a user namespace of our own (unshare --user): the count there is of this
+    // run alone, whatever else the same user runs. Limit 4: the main and three children at
+    // once (four started, if Process-1, which sleeps 0 s, was reaped in time), then fork fails
+    // with EAGAIN partway through the twenty.
+    const LIMIT: usize = 4;
     let dir = harness::temp_dir();
     let bin = copy_of_the_binary(dir.path());
-    let out = harness::command(
-        "setpriv",
-        [
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "prlimit",
-            &format!("--nproc={}", processes_of_nobody() + 4),
-            "--",
-            &bin,
-            "--json",
-            "--time-scale",
-            "10",
-            "join",
-            "--count",
-            "20",
-        ],
-    )
-    .cwd(dir.path())
-    .run(); // no grace: every started child must have been stopped and reaped
+    let nproc = format!("--nproc={LIMIT}");
+    let limited = [
+        "prlimit",
+        &nproc,
+        "--",
+        &bin,
+        "--json",
+        "--time-scale",
+        "10",
+        "join",
+        "--count",
+        "20",
+    ];
+    // SAFETY: geteuid(2) only reads this process's credentials; it cannot fail.
+    let root = unsafe { nix::libc::geteuid() } == 0;
+    let (how, program, mut args) = if root {
+        let uid = unused_uid();
+        (
+            format!("as root, switched to the unused uid {uid} with setpriv"),
+            "setpriv",
+            vec![
+                format!("--reuid={uid}"),
+                format!("--regid={uid}"),
+                "--clear-groups".into(),
+            ],
+        )
+    } else {
+        (
+            "as a user, in a user namespace of its own (unshare --user)".to_string(),
+            "unshare",
+            vec!["--user".to_string()],
+        )
+    };
+    args.extend(limited.iter().map(|a| a.to_string()));
+    // No grace: every started child must have been stopped and reaped.
+    let out = harness::command(program, args).cwd(dir.path()).run();
+    // If the set-up itself failed, procdemo never started: say why, and fail.
+    assert!(
+        out.stdout.contains("\"event\":\"start\""),
+        "could not run procdemo {how} under `prlimit {nproc}`: {:?} {}\n\
+         This test needs a user whose processes it can count: root (which CI is), or a \
+         machine that lets users create user namespaces.",
+        out.code(),
+        out.stderr
+    );
     out.expect_code(1).expect_no_panic();
     let line = out.stderr.trim();
     assert_eq!(line.lines().count(), 1, "one line: {line}");
@@ -261,8 +309,8 @@ fn process_limit_hit_partway() {
     );
     let started = out.events_of("spawned").len();
     assert!(
-        started >= 1,
-        "some children started before the limit: {}",
+        (LIMIT - 1..=LIMIT).contains(&started),
+        "the limit of {LIMIT} (the main included) let {started} of 20 children start:\n{}",
         out.stdout
     );
     assert!(
@@ -301,7 +349,22 @@ fn open_files_limit() {
 
 fn binary_deleted_during_the_run() {
     // Children re-execute /proc/self/exe, which names the running binary even after its file
-    // is deleted (proc(5)). Start children one at a time, delete the file after the first.
+    // is deleted (proc(5)). Start children one at a time and delete the file while Process-2
+    // sleeps: Process-3 is started only after Process-2 has been reaped, so if Process-2 is
+    // still alive once the file is gone, Process-3 surely comes from the deleted file. (If a
+    // very busy machine kept us away for Process-2's whole sleep, that is seen, and the run is
+    // done again with a longer sleep.)
+    for scale in ["0.5", "5"] {
+        if deleted_binary_run(scale) {
+            return;
+        }
+        eprintln!("Process-2 ended before the file was deleted (time scale {scale}): again");
+    }
+    panic!("the file was never deleted while Process-2 slept, even for 5 s");
+}
+
+/// One run of the test above; false if the file was deleted too late to tell anything.
+fn deleted_binary_run(scale: &str) -> bool {
     let dir = harness::temp_dir();
     let bin = copy_of_the_binary(dir.path());
     let mut live = harness::command(
@@ -309,7 +372,7 @@ fn binary_deleted_during_the_run() {
         [
             "--json",
             "--time-scale",
-            "0.2",
+            scale,
             "join",
             "--count",
             "3",
@@ -317,15 +380,17 @@ fn binary_deleted_during_the_run() {
         ],
     )
     .spawn();
-    live.wait_for(Duration::from_secs(20), |v| {
-        v["name"] == "Process-1" && v["event"] == "start"
+    let second = live.wait_for(Duration::from_secs(20), |v| {
+        v["name"] == "Process-2" && v["event"] == "start"
     });
     std::fs::remove_file(&bin).unwrap();
+    let in_time = alive(second["pid"].as_i64().unwrap());
     let out = live.finish();
     out.expect_code(0);
     let exits = out.events_of("exit");
     assert_eq!(exits.len(), 3, "{}", out.stdout);
-    assert!(exits.iter().all(|e| e["code"] == 0));
+    assert!(exits.iter().all(|e| e["code"] == 0), "{}", out.stdout);
+    in_time
 }
 
 fn have_strace() -> bool {
@@ -424,17 +489,22 @@ fn buyers_killed_between_temp_file_and_rename() {
 
 fn outside_flock_holder_makes_buyers_wait() {
     // flock(1) holds data.json.lock, as a shell script taking part in the lock would, and
-    // changes the count while it holds it. Buyers that waited see only the new count: had one
-    // got in before the holder let go, it would have read 5.
+    // changes the count while it holds it. It lets go only once we have read all four
+    // buyers' `lock_wait`. Buyers that waited see only the new count: had one got in before
+    // the holder let go, it would have read 5.
     let dir = harness::temp_dir();
     let data = dir.path().join("data.json");
     std::fs::write(&data, "{\"ticket\": 5}\n").unwrap();
     // The shell runs in the temporary directory: every relative path below is there.
-    let script = "flock data.json.lock -c 'touch held; sleep 1.5; echo \"{\\\"ticket\\\": 2}\" > data.json' &
+    let script = "flock data.json.lock -c 'touch held; while [ ! -e go ]; do sleep 0.01; done; \
+                  echo \"{\\\"ticket\\\": 2}\" > data.json' &
         while [ ! -e held ]; do sleep 0.01; done
         \"$PROCDEMO\" --json --time-scale 0 tickets --buyers 4 --data data.json
         wait";
-    let out = shell(script).cwd(dir.path()).run();
+    let mut live = shell(script).cwd(dir.path()).spawn();
+    live.wait_for_n(4, Duration::from_secs(30), |e| e["event"] == "lock_wait");
+    std::fs::write(dir.path().join("go"), "").unwrap();
+    let out = live.finish();
     out.expect_code(0);
     let s = out.summary();
     assert_eq!(

@@ -248,7 +248,7 @@ fn have_strace() -> bool {
 }
 
 /// The issue's own scenario: an unlocked buyer is between its temporary file and its rename
-/// (strace holds its rename(2) for 3 s) when a locked run's buyer sweeps stale temporary files.
+/// (strace holds its rename(2) for 15 s, long enough for a locked run on a loaded machine) when a locked run's buyer sweeps stale temporary files.
 /// The sweep used to delete the live file, and the unlocked buyer then failed with "renaming
 /// .data.json.tmp.N: No such file or directory".
 fn a_locked_run_beside_an_unlocked_writer_leaves_its_temp_file() {
@@ -269,7 +269,7 @@ fn a_locked_run_beside_an_unlocked_writer_leaves_its_temp_file() {
             "-e",
             "trace=rename,renameat,renameat2",
             "-e",
-            "inject=rename,renameat,renameat2:delay_enter=3000000",
+            "inject=rename,renameat,renameat2:delay_enter=15000000",
             harness::procdemo_bin(),
             "--json",
             "--time-scale",

@@ -23,6 +23,13 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use serde_json::{json, Value};
 
+/// How long orphans get to end by themselves after the main was SIGKILLed, in grace mode.
+/// Their parent-death SIGKILL ends them at once; this is only a bound, far above any delay a
+/// loaded machine adds and far below the sleeps the tests give them (a child that outlives it
+/// counts as left behind, so the test fails), so the test does not depend on how busy the
+/// machine is. How long each one took is in the report (`after_ms`).
+pub const ORPHAN_GRACE: Duration = Duration::from_secs(10);
+
 /// First argument that turns this test binary into the reaper.
 pub const REAPER: &str = "__procdemo_reaper";
 

@@ -1,11 +1,11 @@
 //! `isolate` and `daemon`: separate memory, a pipe between processes, children tied to the main.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-use crate::harness::{self, alive, procdemo, shell};
+use crate::harness::{self, alive, procdemo};
+use crate::output::{self, Target};
 use crate::trials;
 
 pub fn tests() -> Vec<libtest_mimic::Trial> {
@@ -79,26 +79,11 @@ fn isolate_fork_shows_one_address_two_values() {
 }
 
 fn isolate_fork_prints_no_line_twice() {
-    let dir = harness::temp_dir();
-    for (target, file) in [("file", Some(dir.path().join("out"))), ("pipe", None)] {
-        let script = match &file {
-            Some(f) => format!(
-                "\"$PROCDEMO\" --json isolate --method fork > '{}'",
-                f.display()
-            ),
-            None => "\"$PROCDEMO\" --json isolate --method fork | cat".to_string(),
-        };
-        let out = shell(&script).run();
-        out.expect_code(0);
-        let text = match &file {
-            Some(f) => std::fs::read_to_string(f).unwrap(),
-            None => out.stdout.clone(),
-        };
-        let lines: Vec<&str> = text.lines().collect();
-        let unique: HashSet<&str> = lines.iter().copied().collect();
-        assert_eq!(lines.len(), unique.len(), "{target}: a line twice:\n{text}");
-        // main: start, spawned, exit, money_read, pipe_received, summary; child: 3 lines.
-        assert_eq!(lines.len(), 9, "{target}:\n{text}");
+    for target in [Target::File, Target::Pipe] {
+        let bytes = output::capture("\"$PROCDEMO\" --json isolate --method fork", target);
+        if let Err(e) = output::check_events(&bytes, &output::isolate_lines()) {
+            panic!("{target:?}: {e}\n{}", String::from_utf8_lossy(&bytes));
+        }
     }
 }
 
@@ -130,7 +115,7 @@ fn no_daemon_child_ends_by_itself_and_is_waited_for() {
 
 fn daemon_child_dies_with_a_killed_main() {
     let mut live = procdemo(["--time-scale", "1", "--json", "daemon", "--ticks", "100"])
-        .grace(Duration::from_millis(1000))
+        .grace(harness::ORPHAN_GRACE)
         .spawn();
     let child = live.wait_for(Duration::from_secs(20), |v| v["event"] == "alive")["pid"]
         .as_i64()

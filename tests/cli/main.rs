@@ -12,6 +12,7 @@ mod faults;
 mod foundation;
 mod hardening;
 mod isolate_daemon;
+mod output;
 mod quiz;
 mod teach;
 mod tickets;
@@ -34,6 +35,9 @@ fn main() {
     if args.get(1).map(String::as_str) == Some(harness::REAPER) {
         harness::reaper_main(&args[2..]);
     }
+    if args.get(1).map(String::as_str) == Some(output::BROKEN_WRITER) {
+        output::broken_writer_main(&args[2..]);
+    }
     let tests: Vec<Trial> = [
         foundation::tests(),
         architecture::tests(),
@@ -44,6 +48,7 @@ fn main() {
         teach::tests(),
         quiz::tests(),
         hardening::tests(),
+        output::tests(),
     ]
     .into_iter()
     .flatten()

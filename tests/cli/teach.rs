@@ -3,6 +3,7 @@
 //!
 //! Tests marked "needs tickets" exercise the tickets scenario and pass once it has landed.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -150,6 +151,86 @@ fn check_chart(scenario: &str, out: &Outcome, rows: &[&str]) {
     assert!(!err.contains('\x1b'), "colour without a terminal:\n{err}");
 }
 
+/// The chart's time axis: where the bars begin in a row, how many columns they have, and how
+/// many milliseconds a column stands for (the title's span over the ruler's width).
+struct Axis {
+    prefix: usize,
+    bar: usize,
+    column_ms: f64,
+}
+
+fn axis(stderr: &str) -> Axis {
+    let title = stderr
+        .lines()
+        .find(|l| l.starts_with("timeline of "))
+        .unwrap_or_else(|| panic!("no chart title:\n{stderr}"));
+    // "timeline of join: 0.31 s in all, one column = 5.4 ms"
+    let span_s: f64 = title
+        .split_once(": ")
+        .and_then(|(_, rest)| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no span in {title:?}"));
+    let ruler = stderr
+        .lines()
+        .find(|l| l.trim_start().starts_with('┼'))
+        .unwrap_or_else(|| panic!("no ruler:\n{stderr}"));
+    let prefix = ruler.chars().take_while(|c| *c == ' ').count();
+    let bar = ruler.chars().count() - prefix;
+    Axis {
+        prefix,
+        bar,
+        column_ms: span_s * 1000.0 / bar as f64,
+    }
+}
+
+impl Axis {
+    /// The column of the time `t_ms`, counted from the start of the row as `span_of` counts.
+    fn col(&self, t_ms: f64) -> usize {
+        self.prefix + ((t_ms.max(0.0) / self.column_ms) as usize).min(self.bar - 1)
+    }
+}
+
+fn t(e: &Value) -> f64 {
+    e["t_ms"].as_f64().unwrap()
+}
+
+/// `name`'s event `event` (its own, or the main's about it), from a `--json` run.
+fn event_of(out: &Outcome, name: &str, event: &str) -> Value {
+    out.events()
+        .into_iter()
+        .find(|e| {
+            e["event"] == event
+                && (e["name"] == name || (e["name"] == "main" && e["child_name"] == name))
+        })
+        .unwrap_or_else(|| panic!("no {event} of {name}:\n{}", out.stdout))
+}
+
+/// The row of `name` shows `glyphs` from the column of `from_ms` to that of `to_ms`. The chart
+/// is drawn from the same events `--json` prints, so this holds however long anything took.
+/// Slack: one column either way for rounding, and one more where a start or an end mark
+/// covers the first or the last column of a span.
+fn assert_drawn(out: &Outcome, name: &str, glyphs: &str, from_ms: f64, to_ms: f64) {
+    let ax = axis(&out.stderr);
+    let r = row(&out.stderr, name);
+    let (first, last) =
+        span_of(r, glyphs).unwrap_or_else(|| panic!("{name}: no {glyphs} at all:\n{}", out.stderr));
+    let (a, b) = (ax.col(from_ms), ax.col(to_ms));
+    assert!(
+        first + 1 >= a && first <= a + 2 && last + 1 >= b && last <= b + 2,
+        "{name}: {glyphs} drawn in columns {first}..{last}, the events say {a}..{b} \
+         ({from_ms} to {to_ms} ms, {} ms a column):\n{}",
+        ax.column_ms,
+        out.stderr
+    );
+}
+
+/// A child's whole row: from its start (or the main's `spawned`, if earlier) to its `exit`.
+fn assert_row_drawn(out: &Outcome, name: &str) {
+    let from = t(&event_of(out, name, "spawned")).min(t(&event_of(out, name, "start")));
+    let to = t(&event_of(out, name, "exit"));
+    assert_drawn(out, name, BAR, from, to);
+}
+
 // ---------------------------------------------------------------------------------------------
 // --lang
 
@@ -241,19 +322,35 @@ fn zh_uses_the_tutorials_words_in_every_scenario() {
         spawn.stdout
     );
     assert!(spawn.stdout.contains("父进程父进程:"), "{}", spawn.stdout);
+    // A daemon child is ended when the main is done, maybe before it said anything; an
+    // ordinary one says it is alive three times, whatever the load.
     let daemon = zh(&["--time-scale", "0.1", "daemon", "--ticks", "3"]);
-    for phrase in ["总管正常活着", "皇帝jason寿正终寝", "守护进程"] {
+    for phrase in ["皇帝jason寿正终寝", "守护进程"] {
         assert!(
             daemon.stdout.contains(phrase),
             "daemon: no {phrase}:\n{}",
             daemon.stdout
         );
     }
+    let ordinary = zh(&[
+        "--time-scale",
+        "0.01",
+        "daemon",
+        "--no-daemon",
+        "--ticks",
+        "1",
+    ]);
+    assert_eq!(
+        count(&ordinary.stdout, "总管正常活着"),
+        3,
+        "{}",
+        ordinary.stdout
+    );
     let isolate = zh(&["isolate"]);
     assert!(isolate.stdout.contains("money"), "{}", isolate.stdout);
     assert!(isolate.stdout.contains("仍然是 100"), "{}", isolate.stdout);
     // Every human line is Chinese, apart from the tutorial's English `is running`/`is over`.
-    for out in [&join, &spawn, &daemon, &isolate] {
+    for out in [&join, &spawn, &daemon, &ordinary, &isolate] {
         for line in out.stdout.lines() {
             let text = human_text(line);
             let english = text.contains("is running") || text.contains("is over");
@@ -394,10 +491,30 @@ fn normalized(out: &Outcome) -> Vec<String> {
 }
 
 fn json_is_the_same_in_every_language() {
-    for args in [
-        &["--json", "--time-scale", "0", "join", "--count", "2"][..],
-        &["--json", "isolate"],
-        &["--json", "--time-scale", "0.01", "daemon", "--ticks", "2"],
+    // (arguments, whether the child's own lines count). A daemon child is ended when the main
+    // is done: how many lines it wrote by then depends on the machine, not on the language.
+    for (args, child_lines) in [
+        (
+            &["--json", "--time-scale", "0", "join", "--count", "2"][..],
+            true,
+        ),
+        (&["--json", "isolate"], true),
+        (
+            &["--json", "--time-scale", "0.01", "daemon", "--ticks", "2"],
+            false,
+        ),
+        (
+            &[
+                "--json",
+                "--time-scale",
+                "0.01",
+                "daemon",
+                "--no-daemon",
+                "--ticks",
+                "2",
+            ],
+            true,
+        ),
     ] {
         let en = procdemo(args.iter().copied())
             .env("LANG", "en_US.UTF-8")
@@ -406,7 +523,15 @@ fn json_is_the_same_in_every_language() {
         en.expect_code(0);
         zh.expect_code(0);
         assert!(!zh.stdout.chars().any(is_cjk), "{}", zh.stdout);
-        assert_eq!(normalized(&en), normalized(&zh), "{args:?}");
+        let keep = |out: &Outcome| -> Vec<String> {
+            normalized(out)
+                .into_iter()
+                .filter(|l| child_lines || l.contains("\"name\":\"main\""))
+                .collect()
+        };
+        let (en, zh) = (keep(&en), keep(&zh));
+        assert!(en.len() >= 5, "{args:?}: {en:?}");
+        assert_eq!(en, zh, "{args:?}");
     }
 }
 
@@ -493,68 +618,111 @@ fn timeline_for_tickets() {
 }
 
 fn timeline_join_overlaps_and_sequential_lines_up() {
-    let par = en(&["--time-scale", "0.1", "join", "--count", "3", "--timeline"]);
-    let seq = en(&[
-        "--time-scale",
-        "0.1",
-        "join",
-        "--count",
-        "3",
-        "--timeline",
-        "--sequential",
-    ]);
-    let (p2, p3) = (
-        span_of(row(&par.stderr, "Process-2"), BAR).unwrap(),
-        span_of(row(&par.stderr, "Process-3"), BAR).unwrap(),
+    // With --json the events the chart is drawn from are on stdout too: every bar is checked
+    // against the times it stands for, and the lesson against the order of events.
+    // Children sleep 0, 250 and 500 ms.
+    let join = |extra: &[&str]| {
+        let mut args = vec!["--json", "--time-scale", "0.25", "--timeline", "join"];
+        args.extend_from_slice(extra);
+        let out = en(&args);
+        for name in ["Process-1", "Process-2", "Process-3"] {
+            assert_row_drawn(&out, name);
+        }
+        out
+    };
+    let par = join(&[]);
+    let seq = join(&["--sequential"]);
+    let bars = |out: &Outcome, name: &str| span_of(row(&out.stderr, name), BAR).unwrap();
+    let (p2, p3) = (bars(&par, "Process-2"), bars(&par, "Process-3"));
+    let (s2, s3) = (bars(&seq, "Process-2"), bars(&seq, "Process-3"));
+    // Parallel: Process-3 started while Process-2 still slept (250 ms: the margin load would
+    // have to eat), so the bars overlap.
+    assert!(
+        t(&event_of(&par, "Process-3", "start")) < t(&event_of(&par, "Process-2", "over")),
+        "parallel children did not overlap:\n{}",
+        par.stdout
     );
-    let (s2, s3) = (
-        span_of(row(&seq.stderr, "Process-2"), BAR).unwrap(),
-        span_of(row(&seq.stderr, "Process-3"), BAR).unwrap(),
-    );
-    // Parallel: Process-3 starts before Process-2 is over (they overlap), and lasts longest.
-    assert!(p3.0 < p2.1, "no overlap:\n{}", par.stderr);
-    assert!(p3.0 <= p2.0 + 2, "{}", par.stderr);
-    // Sequential: Process-3 starts only once Process-2 has ended.
+    assert!(p3.0 <= p2.1, "no overlap:\n{}", par.stderr);
+    // Sequential: Process-3 was started only once Process-2 had been reaped: it begins where
+    // the other ends.
     assert!(s3.0 >= s2.1, "overlap in --sequential:\n{}", seq.stderr);
-    assert!(s3.1 > s3.0 + 10, "{}", seq.stderr);
 }
 
-fn tickets_timeline(lock: bool) -> Outcome {
-    let dir = harness::temp_dir();
-    let data = dir.path().join("data.json");
+/// `tickets` with 4 buyers on `data`, `--json` and the chart.
+fn tickets_timeline(data: &Path, lock: bool, scale: &str) -> harness::Live {
     let mut args = vec![
+        "--lang",
+        "en",
+        "--json",
         "--time-scale",
-        "0.05",
+        scale,
         "--timeline",
         "tickets",
         "--buyers",
         "4",
-        "--tickets",
-        "1",
         "--data",
         data.to_str().unwrap(),
     ];
     if !lock {
         args.push("--no-lock");
     }
-    en(&args)
+    procdemo(args).spawn()
 }
 
 /// Needs tickets.
 fn timeline_tickets_lock_passes_from_buyer_to_buyer() {
-    let out = tickets_timeline(true);
-    let mut holds: Vec<(usize, usize)> = (0..4)
-        .map(|i| {
-            span_of(row(&out.stderr, &format!("buyer-{i}")), "█")
-                .unwrap_or_else(|| panic!("buyer-{i} never held the lock:\n{}", out.stderr))
-        })
-        .collect();
-    // In the order they got it, each hold starts no earlier than the previous one ended.
-    holds.sort();
+    // We hold the lock until all four buyers wait for it, so every one of them surely waits;
+    // then each holds it 50 ms in turn.
+    let dir = harness::temp_dir();
+    let data = dir.path().join("data.json");
+    std::fs::write(&data, "{\"ticket\": 1}").unwrap();
+    let lock = std::fs::File::create(dir.path().join("data.json.lock")).unwrap();
+    fs2::FileExt::lock_exclusive(&lock).unwrap();
+    let mut live = tickets_timeline(&data, true, "0.05");
+    live.wait_for_n(4, Duration::from_secs(20), |e| e["event"] == "lock_wait");
+    drop(lock);
+    let out = live.finish();
+    out.expect_code(0).expect_no_panic();
+
+    let mut holds = Vec::new();
+    for i in 0..4 {
+        let name = format!("buyer-{i}");
+        let (wait, acquired, released) = (
+            t(&event_of(&out, &name, "lock_wait")),
+            t(&event_of(&out, &name, "lock_acquired")),
+            t(&event_of(&out, &name, "lock_released")),
+        );
+        assert_drawn(&out, &name, "█", acquired, released);
+        // The wait shows where it lasted two columns or more (its last column is the hold's).
+        let ax = axis(&out.stderr);
+        if ax.col(acquired) >= ax.col(wait) + 3 {
+            assert_drawn(&out, &name, "░", wait, acquired);
+        }
+        let decided = out
+            .events()
+            .into_iter()
+            .find(|e| {
+                e["name"] == name.as_str() && (e["event"] == "bought" || e["event"] == "sold_out")
+            })
+            .unwrap();
+        holds.push((
+            acquired,
+            t(&decided),
+            span_of(row(&out.stderr, &name), "█").unwrap(),
+        ));
+    }
+    // In the order they got it, each buyer took the lock only after the one before had
+    // decided, and the chart draws the holds in that order.
+    holds.sort_by(|a, b| a.0.total_cmp(&b.0));
     for pair in holds.windows(2) {
         assert!(
             pair[1].0 >= pair[0].1,
             "two holders at once:\n{}",
+            out.stdout
+        );
+        assert!(
+            pair[1].2 .0 >= pair[0].2 .0,
+            "holds out of order:\n{}",
             out.stderr
         );
     }
@@ -566,13 +734,27 @@ fn timeline_tickets_lock_passes_from_buyer_to_buyer() {
 
 /// Needs tickets.
 fn timeline_tickets_without_lock_shows_the_race() {
-    let out = tickets_timeline(false);
-    let windows: Vec<(usize, usize)> = (0..4)
-        .map(|i| {
-            span_of(row(&out.stderr, &format!("buyer-{i}")), "▒")
-                .unwrap_or_else(|| panic!("no read-to-write window:\n{}", out.stderr))
-        })
-        .collect();
+    // The tutorial's timing: a buyer waits 1 s between reading the count and writing it back,
+    // so all four read before the first one writes unless starting them takes a whole second.
+    let dir = harness::temp_dir();
+    let data = dir.path().join("data.json");
+    std::fs::write(&data, "{\"ticket\": 1}").unwrap();
+    let out = tickets_timeline(&data, false, "1").finish();
+    out.expect_code(0).expect_no_panic();
+    let mut windows = Vec::new();
+    for i in 0..4 {
+        let name = format!("buyer-{i}");
+        let search = t(&event_of(&out, &name, "search"));
+        let decided = out
+            .events()
+            .into_iter()
+            .find(|e| {
+                e["name"] == name.as_str() && (e["event"] == "bought" || e["event"] == "sold_out")
+            })
+            .unwrap_or_else(|| panic!("{name} never decided:\n{}", out.stdout));
+        assert_drawn(&out, &name, "▒", search, t(&decided));
+        windows.push(span_of(row(&out.stderr, &name), "▒").unwrap());
+    }
     let latest_start = windows.iter().map(|w| w.0).max().unwrap();
     let earliest_end = windows.iter().map(|w| w.1).min().unwrap();
     assert!(
@@ -582,8 +764,12 @@ fn timeline_tickets_without_lock_shows_the_race() {
     );
     assert!(!out.stderr.contains('█'), "{}", out.stderr);
     assert!(out.stderr.contains("▒ read to write, unlocked"));
-    let last = out.stdout.lines().last().unwrap_or("");
-    assert!(last.contains("OVERSOLD"), "{}", out.stdout);
+    let sum = out.summary();
+    assert_eq!(
+        (&sum["sold"], &sum["oversold"]),
+        (&4.into(), &true.into()),
+        "{sum}"
+    );
 }
 
 fn timeline_respects_color_never_and_no_color() {
