@@ -248,7 +248,8 @@ fn have_strace() -> bool {
 }
 
 /// The issue's own scenario: an unlocked buyer is between its temporary file and its rename
-/// (strace holds its rename(2) for 15 s, long enough for a locked run on a loaded machine) when a locked run's buyer sweeps stale temporary files.
+/// (strace holds its rename(2) for 15 s, long enough for a locked run on a loaded machine)
+/// when a locked run's buyer sweeps stale temporary files.
 /// The sweep used to delete the live file, and the unlocked buyer then failed with "renaming
 /// .data.json.tmp.N: No such file or directory".
 fn a_locked_run_beside_an_unlocked_writer_leaves_its_temp_file() {
