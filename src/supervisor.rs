@@ -9,6 +9,10 @@
 //!
 //! Dropping the supervisor (after an error, Ctrl-C, SIGTERM, a closed stdout) stops every
 //! child still running and reaps it, so no path leaves an orphan or a zombie behind.
+//!
+//! `zombie` needs more than start-and-reap: it *holds* children. Once one has exited,
+//! nothing reaps it until the lesson joins it, so it stays a zombie meanwhile
+//! ([`hold`](Supervisor::hold), [`wait_exited`](Supervisor::wait_exited)).
 
 use std::time::{Duration, Instant};
 
@@ -36,6 +40,21 @@ pub const GRACE: Duration = Duration::from_secs(1);
 struct Running {
     pid: Pid,
     name: String,
+    /// Left unreaped once it has exited, a zombie, until `join` (see [`Supervisor::hold`]).
+    held: bool,
+    /// How it ended, once seen exited with `waitid(WNOWAIT)` and not reaped yet.
+    exited: Option<Ended>,
+}
+
+impl Running {
+    fn new(pid: Pid, name: String) -> Running {
+        Running {
+            pid,
+            name,
+            held: false,
+            exited: None,
+        }
+    }
 }
 
 pub struct Supervisor<'o> {
@@ -128,10 +147,7 @@ impl<'o> Supervisor<'o> {
             )
         })?;
         self.started += 1;
-        self.running.push(Running {
-            pid,
-            name: name.clone(),
-        });
+        self.running.push(Running::new(pid, name.clone()));
         self.out.emit(&Common::Spawned {
             child: pid,
             child_name: name,
@@ -139,8 +155,15 @@ impl<'o> Supervisor<'o> {
         Ok(pid)
     }
 
-    /// Wait until `pid` has ended and been reaped: Python's `p.join()`.
+    /// Wait until `pid` has ended and been reaped: Python's `p.join()`. A held child is let go
+    /// and reaped now.
     pub fn join(&mut self, pid: Pid) -> Result<Ended> {
+        if let Some(r) = self.running.iter_mut().find(|r| r.pid == pid && r.held) {
+            r.held = false;
+            // Its SIGCHLD may have been read long ago: collect it now, not at the next signal
+            // (a poll, not a bare reap, so that a pending Ctrl-C is seen as well).
+            self.poll(Some(Duration::ZERO))?;
+        }
         loop {
             if let Some(i) = self.reaped.iter().position(|(p, _)| *p == pid) {
                 return Ok(self.reaped.swap_remove(i).1);
@@ -153,8 +176,12 @@ impl<'o> Supervisor<'o> {
         }
     }
 
-    /// Wait until every child has ended and been reaped.
+    /// Wait until every child has ended and been reaped, held ones included.
     pub fn join_all(&mut self) -> Result<()> {
+        if self.running.iter().any(|r| r.held) {
+            self.running.iter_mut().for_each(|r| r.held = false);
+            self.poll(Some(Duration::ZERO))?;
+        }
         while !self.running.is_empty() {
             self.poll(None)?;
         }
@@ -181,6 +208,39 @@ impl<'o> Supervisor<'o> {
     /// Is `pid` a child of this run that has not been reaped yet?
     pub fn is_running(&self, pid: Pid) -> bool {
         self.running.iter().any(|r| r.pid == pid)
+    }
+
+    /// Hold child `pid`: once it has exited, leave it a zombie, unreaped, until `join(pid)`
+    /// (or until the run ends, on whatever path). Call it right after `start`, before anything
+    /// waits: a child already reaped cannot be held.
+    ///
+    /// While any child is held, the wait loop stops calling `waitpid(-1)`, which would reap
+    /// whichever child had exited, held or not: it asks child by child instead.
+    pub fn hold(&mut self, pid: Pid) -> Result<()> {
+        let r = self
+            .running
+            .iter_mut()
+            .find(|r| r.pid == pid)
+            .with_context(|| format!("{pid} is not an unreaped child of this run"))?;
+        r.held = true;
+        Ok(())
+    }
+
+    /// Wait until held child `pid` has exited, and say how it ended; it stays a zombie. The
+    /// exit is seen with `waitid(WNOWAIT)`, which reports it and leaves the child waitable
+    /// (waitid(2)).
+    pub fn wait_exited(&mut self, pid: Pid) -> Result<Ended> {
+        loop {
+            let r = self
+                .running
+                .iter()
+                .find(|r| r.pid == pid && r.held)
+                .with_context(|| format!("{pid} is not a held child of this run"))?;
+            if let Some(ended) = r.exited {
+                return Ok(ended);
+            }
+            self.poll(None)?;
+        }
     }
 
     /// End a child: SIGTERM, up to `GRACE` to go, then SIGKILL; reap it and say how it ended.
@@ -254,6 +314,8 @@ impl<'o> Supervisor<'o> {
     /// reap them all. With `report`, each end is an `exit` event (a closed stdout does not
     /// keep us from reaping).
     fn end_all(&mut self, report: bool) {
+        // A held zombie is dead already; it only needs reaping, which the loop below does.
+        self.running.iter_mut().for_each(|r| r.held = false);
         for r in &self.running {
             // By pid, never our process group: `procdemo | tee` shares that group with tee.
             let _ = kill(r.pid, Signal::SIGTERM);
@@ -263,7 +325,7 @@ impl<'o> Supervisor<'o> {
             if report {
                 let _ = self.reap();
             } else {
-                while let Some((pid, _)) = reap_one(Some(WaitPidFlag::WNOHANG)) {
+                while let Some((pid, _)) = reap_one(None, Some(WaitPidFlag::WNOHANG)) {
                     self.running.retain(|r| r.pid != pid);
                 }
             }
@@ -291,53 +353,99 @@ impl<'o> Supervisor<'o> {
     /// leaves it waitable (wait(2)), then `waitpid` reaps it. The chart draws the stretch in
     /// between, however brief.
     fn reap(&mut self) -> Result<()> {
+        if self.running.iter().any(|r| r.held) {
+            return self.reap_each();
+        }
         loop {
             if record::recording() {
-                match exited_unreaped() {
-                    Some(pid) => self.out.mark(Mark::Exited {
-                        child: pid.as_raw(),
-                    }),
+                match exited(None) {
+                    // Marked once: a child let go by `join` was marked when it was held.
+                    Some((pid, _))
+                        if !self
+                            .running
+                            .iter()
+                            .any(|r| r.pid == pid && r.exited.is_some()) =>
+                    {
+                        self.out.mark(Mark::Exited {
+                            child: pid.as_raw(),
+                        })
+                    }
+                    Some(_) => {}
                     None => return Ok(()),
                 }
             }
-            let Some((pid, ended)) = reap_one(Some(WaitPidFlag::WNOHANG)) else {
+            let Some((pid, ended)) = reap_one(None, Some(WaitPidFlag::WNOHANG)) else {
                 return Ok(());
             };
-            let Some(i) = self.running.iter().position(|r| r.pid == pid) else {
-                continue;
-            };
-            let child = self.running.remove(i);
-            if let Ended::Code(c) = ended {
-                if !self.expected.contains(&c) {
-                    self.failed.push((child.name.clone(), pid, c));
+            if let Some(i) = self.running.iter().position(|r| r.pid == pid) {
+                self.report(i, ended)?;
+            }
+        }
+    }
+
+    /// `reap` while children are held: `waitpid(-1)` could reap a held one, so ask each child
+    /// in turn whether it has exited (`waitid(P_PID, WNOWAIT)`), and reap only those not held.
+    fn reap_each(&mut self) -> Result<()> {
+        let mut i = 0;
+        while i < self.running.len() {
+            let r = &mut self.running[i];
+            if r.exited.is_none() {
+                if let Some((_, ended)) = exited(Some(r.pid)) {
+                    r.exited = Some(ended);
+                    self.out.mark(Mark::Exited {
+                        child: r.pid.as_raw(),
+                    });
                 }
             }
-            self.reaped.push((pid, ended));
-            self.out.emit(&Common::Exit {
-                child: pid,
-                child_name: child.name,
-                ended,
-            })?;
+            let r = &self.running[i];
+            if r.exited.is_some() && !r.held {
+                if let Some((_, ended)) = reap_one(Some(r.pid), Some(WaitPidFlag::WNOHANG)) {
+                    self.report(i, ended)?;
+                    continue;
+                }
+            }
+            i += 1;
         }
+        Ok(())
+    }
+
+    /// Child `running[i]` was reaped: take it off the list and report how it ended.
+    fn report(&mut self, i: usize, ended: Ended) -> Result<()> {
+        let child = self.running.remove(i);
+        if let Ended::Code(c) = ended {
+            if !self.expected.contains(&c) {
+                self.failed.push((child.name.clone(), child.pid, c));
+            }
+        }
+        self.reaped.push((child.pid, ended));
+        self.out.emit(&Common::Exit {
+            child: child.pid,
+            child_name: child.name,
+            ended,
+        })
     }
 }
 
-/// A child that has exited and not been reaped yet, left as it is (`WNOWAIT`).
-fn exited_unreaped() -> Option<Pid> {
+/// A child (any child, or the one given) that has exited and not been reaped yet, and how it
+/// ended, leaving it as it is (`WNOWAIT`).
+fn exited(who: Option<Pid>) -> Option<(Pid, Ended)> {
     let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
     loop {
-        return match waitid(Id::All, flags) {
-            Ok(status) => status.pid(),
+        let id = who.map_or(Id::All, Id::Pid);
+        return match waitid(id, flags) {
+            Ok(WaitStatus::Exited(pid, code)) => Some((pid, Ended::Code(code))),
+            Ok(WaitStatus::Signaled(pid, sig, _)) => Some((pid, Ended::Signal(sig))),
             Err(Errno::EINTR) => continue,
-            Err(_) => None,
+            Ok(_) | Err(_) => None,
         };
     }
 }
 
-/// One `waitpid(-1)`: `None` when nothing (more) can be collected now.
-fn reap_one(flags: Option<WaitPidFlag>) -> Option<(Pid, Ended)> {
+/// One `waitpid` for any child (`None`) or the one given: `None` when nothing (more) can be
+/// collected now.
+fn reap_one(who: Option<Pid>, flags: Option<WaitPidFlag>) -> Option<(Pid, Ended)> {
     loop {
-        return match waitpid(None::<Pid>, flags) {
+        return match waitpid(who, flags) {
             Ok(WaitStatus::Exited(pid, code)) => Some((pid, Ended::Code(code))),
             Ok(WaitStatus::Signaled(pid, sig, _)) => Some((pid, Ended::Signal(sig))),
             Ok(WaitStatus::StillAlive) => None,

@@ -19,22 +19,6 @@ use nix::unistd::{ForkResult, Pid};
 /// SIGCHLD: a child changed state (wait(2)); SIGINT: Ctrl-C; SIGTERM: `kill PID`.
 pub const WATCHED: [Signal; 3] = [Signal::SIGCHLD, Signal::SIGINT, Signal::SIGTERM];
 
-/// Number of threads in this process, from `/proc/self/stat` (field 20, proc(5)).
-fn thread_count() -> Result<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").context("/proc/self/stat")?;
-    // The command name (field 2) is in parentheses and may itself contain spaces or ')',
-    // so count fields from the last ')'.
-    let after = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .context("/proc/self/stat: unexpected format")?;
-    after
-        .split_whitespace()
-        .nth(17) // fields 3.. follow the ')': field 20 is the 18th of them
-        .and_then(|n| n.parse().ok())
-        .context("/proc/self/stat: no thread count")
-}
-
 /// `fork(2)` without `exec`: the child runs `child` and leaves with `_exit(2)` and its return
 /// value, never returning into the caller's code (so no destructor of the parent's state, such
 /// as the guard that kills children, ever runs twice).
@@ -43,7 +27,9 @@ fn thread_count() -> Result<u64> {
 pub fn fork_child(child: impl FnOnce() -> i32) -> Result<Pid> {
     // After fork(2) only the calling thread exists in the child; a lock held by another thread
     // at that moment (the allocator's, stdout's) stays locked forever. Refuse rather than risk it.
-    let threads = thread_count()?;
+    let threads = crate::procfs::stat(None)
+        .context("/proc/self/stat")?
+        .threads;
     if threads != 1 {
         bail!("cannot fork safely: this process has {threads} threads, fork needs exactly one");
     }
@@ -181,15 +167,4 @@ pub fn inherited_fd(fd: RawFd) -> Result<OwnedFd> {
     // SAFETY: `fd` is open (checked above), above the standard streams, and was handed to us
     // by our parent for this one purpose: nothing else in this process owns or closes it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_threads() {
-        // The test harness runs tests on worker threads, so there is at least one.
-        assert!(thread_count().unwrap() >= 1);
-    }
 }

@@ -195,6 +195,8 @@ lessons! {
     Daemon => daemon;
     /// Buyers race for tickets in a shared file; an exclusive flock keeps the count right (part 5)
     Tickets => tickets;
+    /// A child that has exited but is not reaped yet: a zombie, <defunct> in ps
+    Zombie => zombie;
 }
 
 /// The teaching options around one lesson's run, resolved from the command line.
@@ -291,6 +293,7 @@ mod tests {
                 round_trip(&s, isolate::Role { value: -7, pipe: 5 });
                 round_trip(&s, daemon::Role { ticks: None });
                 round_trip(&s, daemon::Role { ticks: Some(3) });
+                round_trip(&s, zombie::Role);
                 round_trip(
                     &s,
                     tickets::Role {

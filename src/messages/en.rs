@@ -308,6 +308,85 @@ pub mod tickets {
     }
 }
 
+pub mod zombie {
+    use super::*;
+    use crate::lesson::zombie::{Event, Summary};
+
+    pub const TEXT: LessonText = LessonText {
+        explain: "zombie: the children exit at once, but the main does not reap them yet: it \
+            does not call waitpid(2). A process that has exited keeps its pid and its exit \
+            status in the kernel until its parent collects them; until then it is a zombie, \
+            state Z in /proc, what ps shows as <defunct>. Watch the main read each child's \
+            state, print a ps command to try from another terminal, and send each zombie \
+            SIGKILL: nothing changes, a zombie is dead already. After --hold seconds (3) the \
+            main reaps them, and /proc/<pid> is gone.",
+        showed: "What it showed: an exited child stays a zombie until its parent waits for it; \
+            no signal removes it, only the reap does, and then its pid is free again.",
+    };
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        match e {
+            Event::Exiting => format!("{} exits now, with exit code 0", h.name),
+            Event::Zombie {
+                child,
+                child_name,
+                state: 'Z',
+            } => format!(
+                "{child_name} (pid {child}) has exited but is not reaped yet: state Z in \
+                 /proc/{child}/stat, a zombie (<defunct> in ps)"
+            ),
+            Event::Zombie {
+                child,
+                child_name,
+                state,
+            } => format!(
+                "{child_name} (pid {child}) has exited; /proc/{child}/stat says state {state}"
+            ),
+            Event::PsHint { command } => {
+                format!("look from another terminal while they are held: {command}")
+            }
+            Event::KillZombie {
+                child,
+                child_name,
+                signal,
+                state: 'Z',
+            } => format!(
+                "sent {} to {child_name} (pid {child}): still state Z. A zombie is dead \
+                 already; no signal reaches it, only a reap removes it",
+                signal.as_str()
+            ),
+            Event::KillZombie {
+                child,
+                child_name,
+                signal,
+                state,
+            } => format!(
+                "sent {} to {child_name} (pid {child}): state now {state}",
+                signal.as_str()
+            ),
+            Event::Holding { zombies, seconds } => format!(
+                "main leaves its {zombies} zombie(s) unreaped for {} s",
+                trim_number(*seconds, 3)
+            ),
+            Event::Gone { child, child_name } => {
+                format!("reaped, and /proc/{child} is gone: {child_name}'s pid is free again")
+            }
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        let after = if s.gone_after_reap {
+            "every /proc/<pid> was gone after the reap"
+        } else {
+            "some /proc/<pid> was still there after the reap"
+        };
+        format!(
+            "done: {} child(ren), {} seen as zombies (state Z) before their reap; {after}",
+            s.children, s.zombies_seen
+        )
+    }
+}
+
 /// English.
 pub struct English;
 

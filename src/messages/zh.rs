@@ -317,6 +317,83 @@ pub mod tickets {
     }
 }
 
+pub mod zombie {
+    use super::*;
+    use crate::lesson::zombie::{Event, Summary};
+
+    pub const TEXT: LessonText = LessonText {
+        explain: "zombie：子进程一开启就马上结束，但主进程暂时不回收它们，也就是不调用 \
+            waitpid(2)。一个已经结束的进程，它的 pid 和退出码还留在内核里，\
+            直到父进程来回收；在这之前它就是僵尸进程，/proc 里的状态是 Z，\
+            ps 显示为 <defunct>。注意主进程从 /proc 读出每个子进程的状态，\
+            打印一条可以在另一个终端里运行的 ps 命令，再向每个僵尸进程发送 SIGKILL：\
+            什么也没有改变，僵尸进程已经死了。--hold 秒（默认 3 秒）之后主进程回收它们，\
+            /proc/<pid> 也就不见了。",
+        showed: "结论：子进程结束之后，在父进程回收它之前一直是僵尸进程；任何信号都去不掉它，\
+            只有回收才能，回收之后它的 pid 就被释放了。",
+    };
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        match e {
+            Event::Exiting => format!("{} 马上结束，退出码 0", h.name),
+            Event::Zombie {
+                child,
+                child_name,
+                state: 'Z',
+            } => format!(
+                "子进程 {child_name}（pid {child}）已经结束，但还没被回收：\
+                 /proc/{child}/stat 里的状态是 Z，是僵尸进程（ps 里显示 <defunct>）"
+            ),
+            Event::Zombie {
+                child,
+                child_name,
+                state,
+            } => format!(
+                "子进程 {child_name}（pid {child}）已经结束，/proc/{child}/stat 里的状态是 {state}"
+            ),
+            Event::PsHint { command } => format!("另开一个终端看看: {command}"),
+            Event::KillZombie {
+                child,
+                child_name,
+                signal,
+                state: 'Z',
+            } => format!(
+                "向 {child_name}（pid {child}）发送 {}：状态仍然是 Z。僵尸进程已经死了，\
+                 信号对它不起作用，只有回收才能去掉它",
+                signal.as_str()
+            ),
+            Event::KillZombie {
+                child,
+                child_name,
+                signal,
+                state,
+            } => format!(
+                "向 {child_name}（pid {child}）发送 {}：现在的状态是 {state}",
+                signal.as_str()
+            ),
+            Event::Holding { zombies, seconds } => format!(
+                "主进程先不回收这 {zombies} 个僵尸进程，等 {} 秒",
+                trim_number(*seconds, 3)
+            ),
+            Event::Gone { child, child_name } => {
+                format!("回收之后 /proc/{child} 已经不存在了：{child_name} 的 pid 被释放了")
+            }
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        let after = if s.gone_after_reap {
+            "回收之后 /proc/<pid> 全都不见了"
+        } else {
+            "回收之后还有 /proc/<pid> 存在"
+        };
+        format!(
+            "完成：{} 个子进程，回收之前有 {} 个是僵尸进程（状态 Z）；{after}",
+            s.children, s.zombies_seen
+        )
+    }
+}
+
 /// 中文.
 pub struct Chinese;
 

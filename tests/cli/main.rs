@@ -10,6 +10,7 @@ mod architecture;
 mod faults;
 mod foundation;
 mod isolate_daemon;
+mod lessons_life;
 mod teach;
 mod tickets;
 
@@ -38,6 +39,7 @@ fn main() {
         tickets::tests(),
         faults::tests(),
         teach::tests(),
+        lessons_life::tests(),
     ]
     .into_iter()
     .flatten()
