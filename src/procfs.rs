@@ -1,5 +1,5 @@
 //! What the kernel says about a process in `/proc` (proc(5)): its state letter, its parent,
-//! whether it still exists. Plain reads of text files; nothing here changes anything.
+//! its name. Plain reads of text files; nothing here changes anything.
 
 use std::io;
 
@@ -43,10 +43,28 @@ fn parse_stat(text: &str) -> Option<Stat> {
     })
 }
 
+/// `/proc/<pid>/comm`: the process's name, as `ps -o comm` shows it.
+pub fn comm(pid: Pid) -> io::Result<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/comm"))?;
+    Ok(text.trim_end_matches('\n').to_string())
+}
+
 /// Does `/proc/<pid>` exist? A process has one from its creation until it is reaped, zombie
 /// included.
 pub fn exists(pid: Pid) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Every process whose parent is `parent`, found by walking `/proc`.
+pub fn children_of(parent: Pid) -> Vec<Pid> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .map(Pid::from_raw)
+        .filter(|&pid| stat(Some(pid)).is_ok_and(|s| s.ppid == parent))
+        .collect()
 }
 
 #[cfg(test)]
@@ -64,10 +82,12 @@ mod tests {
     }
 
     #[test]
-    fn this_process_is_seen_as_it_is() {
+    fn this_process_is_found_as_its_parents_child() {
         let me = stat(None).unwrap();
         assert_eq!(me.ppid, nix::unistd::getppid());
         assert!(me.threads >= 1);
         assert!(exists(nix::unistd::getpid()));
+        assert!(children_of(me.ppid).contains(&nix::unistd::getpid()));
+        assert!(!comm(nix::unistd::getpid()).unwrap().is_empty());
     }
 }

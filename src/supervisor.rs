@@ -10,9 +10,13 @@
 //! Dropping the supervisor (after an error, Ctrl-C, SIGTERM, a closed stdout) stops every
 //! child still running and reaps it, so no path leaves an orphan or a zombie behind.
 //!
-//! `zombie` needs more than start-and-reap: it *holds* children. Once one has exited,
-//! nothing reaps it until the lesson joins it, so it stays a zombie meanwhile
-//! ([`hold`](Supervisor::hold), [`wait_exited`](Supervisor::wait_exited)).
+//! Two lessons need more than start-and-reap. `zombie` *holds* children: once one has
+//! exited, nothing reaps it until the lesson joins it, so it stays a zombie meanwhile
+//! ([`hold`](Supervisor::hold), [`wait_exited`](Supervisor::wait_exited)). `orphan` makes the
+//! main a child subreaper, which adopts a grandchild whose parent has exited
+//! ([`become_subreaper`](Supervisor::become_subreaper), [`adopt`](Supervisor::adopt)), and
+//! watches a process that is not its child through a pidfd
+//! ([`wait_readable`](Supervisor::wait_readable)).
 
 use std::time::{Duration, Instant};
 
@@ -24,11 +28,12 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::time::TimeSpec;
 use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use crate::child::{self, Method, Role, Spec};
 use crate::error::{code, OutputClosed, Stopped};
 use crate::event::{Common, Ended, Mark};
+use crate::procfs;
 use crate::sink::Out;
 use crate::sys;
 use crate::time::TimeScale;
@@ -69,6 +74,10 @@ pub struct Supervisor<'o> {
     expected: Vec<i32>,
     /// Children that exited with any other code: (name, pid, code).
     failed: Vec<(String, Pid, i32)>,
+    /// The main is a child subreaper: orphans among its descendants become its children.
+    subreaper: bool,
+    /// Adopted orphans reaped before the lesson named them (see [`Supervisor::adopt`]).
+    strays: Vec<(Pid, Ended)>,
 }
 
 impl<'o> Supervisor<'o> {
@@ -93,6 +102,8 @@ impl<'o> Supervisor<'o> {
             started: 0,
             expected: vec![code::SUCCESS],
             failed: Vec::new(),
+            subreaper: false,
+            strays: Vec::new(),
         })
     }
 
@@ -243,6 +254,43 @@ impl<'o> Supervisor<'o> {
         }
     }
 
+    /// Make the main a child subreaper (prctl(2) `PR_SET_CHILD_SUBREAPER`): when a child of
+    /// ours exits before its own children, they are re-parented to us instead of to init. From
+    /// then on, every exit path also ends and reaps such adopted orphans, named or not.
+    pub fn become_subreaper(&mut self) -> Result<()> {
+        sys::become_subreaper()?;
+        self.subreaper = true;
+        Ok(())
+    }
+
+    /// Take `pid`, an orphan re-parented to this subreaper, as one of our children named
+    /// `name`: `join` waits for it, its `exit` is reported, every exit path ends it. If it was
+    /// already reaped (the wait loop collects every child), its `exit` is reported now.
+    pub fn adopt(&mut self, pid: Pid, name: String) -> Result<()> {
+        anyhow::ensure!(self.subreaper, "only a subreaper adopts orphans");
+        if let Some(i) = self.strays.iter().position(|(p, _)| *p == pid) {
+            let (_, ended) = self.strays.swap_remove(i);
+            self.running.push(Running::new(pid, name));
+            return self.report(self.running.len() - 1, ended);
+        }
+        let parent = procfs::stat(Some(pid))
+            .with_context(|| format!("{name} (pid {pid}) to adopt"))?
+            .ppid;
+        anyhow::ensure!(
+            parent == nix::unistd::getpid(),
+            "{name} (pid {pid}) has parent {parent}, not this process"
+        );
+        self.running.push(Running::new(pid, name));
+        Ok(())
+    }
+
+    /// Wait until `fd` is readable (a pidfd: until its process has ended), reaping children
+    /// meanwhile and stopping at once on SIGINT or SIGTERM, as `join` does.
+    pub fn wait_readable(&mut self, fd: BorrowedFd<'_>) -> Result<()> {
+        while !self.poll_with(None, Some(fd))? {}
+        Ok(())
+    }
+
     /// End a child: SIGTERM, up to `GRACE` to go, then SIGKILL; reap it and say how it ended.
     pub fn terminate(&mut self, pid: Pid) -> Result<Ended> {
         if self.is_running(pid) {
@@ -265,15 +313,21 @@ impl<'o> Supervisor<'o> {
 
     /// Wait up to `timeout` (forever with `None`) for a signal, then reap whatever ended.
     fn poll(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.poll_with(timeout, None).map(drop)
+    }
+
+    /// `poll`, also waking when `extra` becomes readable; returns whether it is.
+    fn poll_with(&mut self, timeout: Option<Duration>, extra: Option<BorrowedFd>) -> Result<bool> {
         let ts = timeout.map(TimeSpec::from_duration);
         let stdout = std::io::stdout();
         // Watching stdout with no events requested still reports POLLERR once the reading end
         // of a pipe is closed (pipe(7)), so `procdemo | head -1` ends the run even while
         // the main has nothing to write. Regular files and terminals report nothing here.
-        let mut fds = [
+        let mut fds = vec![
             PollFd::new(self.signals.as_fd(), PollFlags::POLLIN),
             PollFd::new(stdout.as_fd(), PollFlags::empty()),
         ];
+        fds.extend(extra.map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
         match ppoll(&mut fds, ts, None) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => return Err(e).context("ppoll"),
@@ -282,6 +336,10 @@ impl<'o> Supervisor<'o> {
         if fds[1].revents().is_some_and(|r| r.intersects(gone)) {
             return Err(OutputClosed.into());
         }
+        let ready = fds
+            .get(2)
+            .and_then(|fd| fd.revents())
+            .is_some_and(|r| r.intersects(PollFlags::POLLIN | gone));
         let mut stop = None;
         while let Some(info) = self.signals.read_signal().context("reading signalfd")? {
             // SIGCHLD needs nothing here: reap() below collects every ended child.
@@ -296,7 +354,7 @@ impl<'o> Supervisor<'o> {
             self.stop_all(sig);
             return Err(Stopped(sig).into());
         }
-        Ok(())
+        Ok(ready)
     }
 
     /// SIGINT or SIGTERM arrived: end every child still running and report how each ended.
@@ -344,6 +402,39 @@ impl<'o> Supervisor<'o> {
             // SIGKILL cannot be caught or ignored: this wait is short.
             while let Err(Errno::EINTR) = waitpid(r.pid, None) {}
         }
+        self.sweep_adopted();
+    }
+
+    /// As a subreaper, end and reap every child left that this supervisor was never told
+    /// about: an orphan re-parented to us before the lesson learned its pid. It is our child
+    /// until we reap it, so its pid cannot pass to another process meanwhile, and signalling
+    /// it by pid is safe. Bounded by `GRACE`, should one ever hide from `/proc`.
+    fn sweep_adopted(&mut self) {
+        if !self.subreaper {
+            return;
+        }
+        let me = nix::unistd::getpid();
+        let deadline = Instant::now() + GRACE;
+        loop {
+            for pid in procfs::children_of(me) {
+                let _ = kill(pid, Signal::SIGKILL);
+            }
+            loop {
+                match waitpid(None::<Pid>, Some(WaitPidFlag::WNOHANG)) {
+                    Ok(WaitStatus::StillAlive) => break,
+                    Ok(_) | Err(Errno::EINTR) => continue,
+                    Err(_) => return, // ECHILD: no child left at all
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            let mut fds = [PollFd::new(self.signals.as_fd(), PollFlags::POLLIN)];
+            let wait = left.min(Duration::from_millis(10));
+            let _ = ppoll(&mut fds, Some(TimeSpec::from_duration(wait)), None);
+            while let Ok(Some(_)) = self.signals.read_signal() {}
+        }
     }
 
     /// Collect every child that has ended, without blocking, and report each one.
@@ -377,14 +468,17 @@ impl<'o> Supervisor<'o> {
             let Some((pid, ended)) = reap_one(None, Some(WaitPidFlag::WNOHANG)) else {
                 return Ok(());
             };
-            if let Some(i) = self.running.iter().position(|r| r.pid == pid) {
-                self.report(i, ended)?;
+            match self.running.iter().position(|r| r.pid == pid) {
+                Some(i) => self.report(i, ended)?,
+                // An orphan re-parented to this subreaper, not named yet: kept for `adopt`.
+                None => self.strays.push((pid, ended)),
             }
         }
     }
 
     /// `reap` while children are held: `waitpid(-1)` could reap a held one, so ask each child
     /// in turn whether it has exited (`waitid(P_PID, WNOWAIT)`), and reap only those not held.
+    /// Orphans this supervisor does not know are left to `join_all` and the exit paths.
     fn reap_each(&mut self) -> Result<()> {
         let mut i = 0;
         while i < self.running.len() {
@@ -460,7 +554,7 @@ impl Drop for Supervisor<'_> {
     /// The guard: whatever path led here (an error, a closed stdout), no child outlives the
     /// supervisor.
     fn drop(&mut self) {
-        if !self.running.is_empty() {
+        if !self.running.is_empty() || self.subreaper {
             self.end_all(false);
         }
     }

@@ -3,8 +3,8 @@
 //! Lessons never call `fork(2)`, `signal(2)` or `prctl(2)` themselves; they call the safe
 //! wrappers below, each of which states the condition that makes it sound. Keeping the list
 //! short makes it easy to audit: `fork` (only while single-threaded), resetting signal
-//! dispositions in a new child, `_exit`, and the Linux `prctl` calls that tie a child's life
-//! to its parent's.
+//! dispositions in a new child, `_exit`, the Linux `prctl` calls that tie a child's life
+//! to its parent's (or make a process the adopter of orphans), and `pidfd_open`.
 
 use std::ffi::CStr;
 use std::io::Write;
@@ -135,6 +135,36 @@ pub fn die_with_parent(expected_parent: Pid) -> Result<()> {
     Ok(())
 }
 
+/// Stop dying with the parent: undo [`die_with_parent`], for the one child that is meant to
+/// outlive its parent (`orphan`'s Process-2). Its parent-death signal would fire when its
+/// parent exits, and again each time a subreaper it was re-parented to exits (prctl(2)).
+pub fn outlive_parent() -> Result<()> {
+    #[cfg(target_os = "linux")]
+    nix::sys::prctl::set_pdeathsig(None).context("prctl(PR_SET_PDEATHSIG, 0)")?;
+    Ok(())
+}
+
+/// Make this process a child subreaper (prctl(2) `PR_SET_CHILD_SUBREAPER`): a descendant
+/// orphaned by its parent's exit is re-parented to us instead of to init, and we reap it.
+pub fn become_subreaper() -> Result<()> {
+    nix::sys::prctl::set_child_subreaper(true).context("prctl(PR_SET_CHILD_SUBREAPER)")
+}
+
+/// `pidfd_open(2)`: a descriptor that names process `pid` for as long as it is open, and that
+/// poll(2) reports readable once that process has ended. Unlike a bare pid, it can never come
+/// to name another process; but it names the right one only if `pid` was still this process
+/// when it was opened, which the caller must make sure of.
+pub fn pidfd_open(pid: Pid) -> Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and a flags word (0) by value and touches no memory of
+    // ours; it returns a new descriptor or -1.
+    let fd = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error()).with_context(|| format!("pidfd_open({pid})"));
+    }
+    // SAFETY: the kernel just returned this descriptor to us, open and owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
 /// Name this process `procdemo` in ps(1) and top(1).
 ///
 /// A child started through `/proc/self/exe` would otherwise be listed as `exe`: the kernel
@@ -154,6 +184,12 @@ pub fn keep_open_across_exec(fd: &impl AsFd) -> Result<()> {
     Ok(())
 }
 
+/// Set close-on-exec on `fd`: a program this process starts will not inherit it.
+pub fn close_on_exec(fd: &impl AsFd) -> Result<()> {
+    fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).context("fcntl(F_SETFD)")?;
+    Ok(())
+}
+
 /// Take ownership of a descriptor this process inherited from its parent, by number.
 pub fn inherited_fd(fd: RawFd) -> Result<OwnedFd> {
     // F_GETFD fails with EBADF unless `fd` is an open descriptor of this process.
@@ -167,4 +203,31 @@ pub fn inherited_fd(fd: RawFd) -> Result<OwnedFd> {
     // SAFETY: `fd` is open (checked above), above the standard streams, and was handed to us
     // by our parent for this one purpose: nothing else in this process owns or closes it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pidfd_becomes_readable_when_its_process_ends() {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let mut child = std::process::Command::new("sleep")
+            .arg("10")
+            .spawn()
+            .unwrap();
+        let pid = Pid::from_raw(child.id() as i32);
+        let fd = pidfd_open(pid).unwrap();
+        let readable = |fd: &OwnedFd| {
+            let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+            poll(&mut fds, PollTimeout::ZERO).unwrap() == 1
+        };
+        assert!(!readable(&fd), "sleep 10 is still running");
+        child.kill().unwrap();
+        // Readable from the moment it has exited, reaped or not.
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        assert_eq!(poll(&mut fds, PollTimeout::from(5000u16)).unwrap(), 1);
+        child.wait().unwrap();
+        assert!(readable(&fd));
+    }
 }

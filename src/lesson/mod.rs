@@ -197,6 +197,8 @@ lessons! {
     Tickets => tickets;
     /// A child that has exited but is not reaped yet: a zombie, <defunct> in ps
     Zombie => zombie;
+    /// The parent exits first: its child is adopted by a subreaper, or by init
+    Orphan => orphan;
 }
 
 /// The teaching options around one lesson's run, resolved from the command line.
@@ -294,6 +296,20 @@ mod tests {
                 round_trip(&s, daemon::Role { ticks: None });
                 round_trip(&s, daemon::Role { ticks: Some(3) });
                 round_trip(&s, zombie::Role);
+                round_trip(
+                    &s,
+                    orphan::Role::Parent {
+                        report: 5,
+                        lifeline: 6,
+                    },
+                );
+                round_trip(
+                    &s,
+                    orphan::Role::Orphan {
+                        lifeline: 6,
+                        seen: 9,
+                    },
+                );
                 round_trip(
                     &s,
                     tickets::Role {

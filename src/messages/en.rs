@@ -387,6 +387,92 @@ pub mod zombie {
     }
 }
 
+pub mod orphan {
+    use super::*;
+    use crate::lesson::orphan::{Event, Summary};
+
+    pub const TEXT: LessonText = LessonText {
+        explain: "orphan: three generations. main starts Process-1, which starts Process-2 and \
+            exits at once without waiting for it: Process-2 is an orphan. Every process has a \
+            parent, so the kernel gives it a new one: the nearest ancestor that has made \
+            itself a child subreaper (prctl(2) PR_SET_CHILD_SUBREAPER), or else init, pid 1. \
+            Watch Process-2's parent pid: Process-1's first, then its adopter's. By default \
+            main is a subreaper, adopts the orphan and reaps it. With --no-subreaper the \
+            orphan goes to someone above main, whom main names; main cannot wait for a \
+            process that is not its child, so it watches it with a pidfd until it ends.",
+        showed: "What it showed: an orphan is never left without a parent; it is re-parented \
+            to the nearest subreaper or to init, which then reaps it.",
+    };
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        match e {
+            Event::Subreaper { subreaper: true } => "main made itself a child subreaper \
+                (prctl PR_SET_CHILD_SUBREAPER): orphans below it will be re-parented to it"
+                .to_string(),
+            Event::Subreaper { subreaper: false } => "main is not a subreaper \
+                (--no-subreaper): orphans below it go to the nearest subreaper above it, \
+                or to init"
+                .to_string(),
+            Event::Leaving { child, child_name } => format!(
+                "{} started {child_name} (pid {child}) and exits now, without waiting for it",
+                h.name
+            ),
+            Event::Adopted { old_ppid, new_ppid } => format!(
+                "{}: my parent {old_ppid} has exited; my parent pid is now {new_ppid}: \
+                 I was adopted",
+                h.name
+            ),
+            Event::Adopter {
+                child,
+                child_name,
+                adopter,
+                comm,
+                is_main: true,
+            } => format!(
+                "{child_name} (pid {child}) was re-parented to main itself (pid {adopter}, \
+                 {comm}), a subreaper: main will reap it like a child of its own"
+            ),
+            Event::Adopter {
+                child,
+                child_name,
+                adopter,
+                comm,
+                is_main: false,
+            } => format!(
+                "{child_name} (pid {child}) was re-parented to pid {adopter} ({comm}){}: \
+                 not main's child, so main cannot wait for it; it watches it with a pidfd",
+                if adopter.as_raw() == 1 {
+                    ", init"
+                } else {
+                    ", the nearest subreaper above main"
+                }
+            ),
+            Event::OrphanEnded { child, child_name } => format!(
+                "the pidfd of {child_name} (pid {child}) is readable: it has ended, and its \
+                 adopter reaps it, not main"
+            ),
+            Event::Over => format!("{} is over: pid {}, parent pid {}", h.name, h.pid, h.ppid),
+            Event::MainGone => format!(
+                "{}: the lifeline pipe is closed, main is gone: I end too",
+                h.name
+            ),
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        let by = if s.subreaper {
+            "main, a subreaper, which reaped it"
+        } else {
+            "a process above main, which reaps it"
+        };
+        format!(
+            "done: Process-1 ({}) left its child Process-2 ({}) an orphan; pid {} adopted \
+             it: {by}",
+            s.parent_pid, s.orphan_pid, s.adopted_by
+        )
+    }
+}
+
 /// English.
 pub struct English;
 

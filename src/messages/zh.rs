@@ -394,6 +394,87 @@ pub mod zombie {
     }
 }
 
+pub mod orphan {
+    use super::*;
+    use crate::lesson::orphan::{Event, Summary};
+
+    pub const TEXT: LessonText = LessonText {
+        explain: "orphan：三代进程。主进程开启 Process-1，Process-1 开启 Process-2 \
+            后不等它就马上退出：Process-2 成了孤儿进程。每个进程都有父进程，\
+            所以内核给它找一个新的父进程：离它最近的、把自己设为子进程收割者\
+            （subreaper，prctl(2) PR_SET_CHILD_SUBREAPER）的祖先，没有的话就是 \
+            init（pid 1）。注意 Process-2 的父进程 pid：先是 Process-1 的，\
+            后来是收养它的进程的。默认主进程就是收割者，它收养这个孤儿进程并回收它。\
+            加上 --no-subreaper，孤儿进程会交给主进程之上的某个进程，主进程说出它是谁；\
+            主进程不能等待不是自己子进程的进程，所以用 pidfd 看着它，直到它结束。",
+        showed: "结论：孤儿进程不会没有父进程；它被交给最近的收割者或 init，\
+            由收养它的进程来回收。",
+    };
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        match e {
+            Event::Subreaper { subreaper: true } => "主进程把自己设为子进程收割者\
+                （prctl PR_SET_CHILD_SUBREAPER）：它下面的孤儿进程都会交给它"
+                .to_string(),
+            Event::Subreaper { subreaper: false } => "主进程不是收割者（--no-subreaper）：\
+                它下面的孤儿进程会交给它之上最近的收割者，或者 init"
+                .to_string(),
+            Event::Leaving { child, child_name } => format!(
+                "{} 开启了 {child_name}（pid {child}），不等它就马上退出",
+                h.name
+            ),
+            Event::Adopted { old_ppid, new_ppid } => format!(
+                "{}：父进程 {old_ppid} 已经退出了，现在的父进程是 {new_ppid}：我被收养了",
+                h.name
+            ),
+            Event::Adopter {
+                child,
+                child_name,
+                adopter,
+                comm,
+                is_main: true,
+            } => format!(
+                "{child_name}（pid {child}）被交给了主进程自己（pid {adopter}，{comm}），\
+                 它是收割者：主进程会像回收自己的子进程一样回收它"
+            ),
+            Event::Adopter {
+                child,
+                child_name,
+                adopter,
+                comm,
+                is_main: false,
+            } => format!(
+                "{child_name}（pid {child}）被交给了 pid {adopter}（{comm}）{}：\
+                 它不是主进程的子进程，主进程不能等待它，只能用 pidfd 看着它",
+                if adopter.as_raw() == 1 {
+                    "，也就是 init"
+                } else {
+                    "，主进程之上最近的收割者"
+                }
+            ),
+            Event::OrphanEnded { child, child_name } => format!(
+                "{child_name}（pid {child}）的 pidfd 可读了：它已经结束，\
+                 由收养它的进程回收，而不是主进程"
+            ),
+            Event::Over => format!("{} is over {}，子进程父进程: {}", h.name, h.pid, h.ppid),
+            Event::MainGone => format!("{}：生命线管道关闭了，主进程已经不在了：我也结束", h.name),
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        let by = if s.subreaper {
+            "主进程是收割者，它回收了孤儿进程"
+        } else {
+            "收养它的是主进程之上的进程，由它回收"
+        };
+        format!(
+            "完成：Process-1（{}）退出后，它的子进程 Process-2（{}）成了孤儿进程，\
+             被 pid {} 收养：{by}",
+            s.parent_pid, s.orphan_pid, s.adopted_by
+        )
+    }
+}
+
 /// 中文.
 pub struct Chinese;
 

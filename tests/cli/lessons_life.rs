@@ -1,5 +1,6 @@
-//! `zombie`: a child exited and not reaped. The lesson's facts (state `Z` seen, the pid gone
-//! after the reap), and nothing left behind on any path.
+//! `zombie` and `orphan`: a child exited and not reaped; a child whose parent exited first.
+//! The lessons' facts (state `Z` seen, the pid gone after the reap, the parent pid changed to
+//! the adopter's), and nothing left behind on any path.
 
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,12 @@ pub fn tests() -> Vec<libtest_mimic::Trial> {
         zombie_start_failure_still_reaps_the_held_children,
         zombie_counts_and_hold_are_bounded,
         zombie_timeline_draws_the_held_stretch,
+        orphan_is_adopted_and_reaped_by_the_subreaper_main,
+        orphan_without_subreaper_is_named_and_watched_by_pidfd,
+        orphan_keeps_its_story_at_time_scale_zero,
+        orphan_ends_within_a_second_when_main_is_killed,
+        orphan_sigterm_sigint_and_closed_stdout_leave_nothing,
+        orphan_start_failure_leaves_nothing,
         life_lessons_speak_english_and_chinese,
     ]
 }
@@ -359,13 +366,239 @@ fn zombie_timeline_draws_the_held_stretch() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The lesson, as a learner reads it.
+// orphan
+
+/// The facts every run of `orphan` shows, whoever adopts: Process-2 saw Process-1 as its
+/// parent, then `adopter`; main's summary names the same pids. Returns Process-2's pid.
+fn check_adoption(out: &Outcome, adopter: i64, subreaper: bool) -> i64 {
+    let s = out.summary();
+    let (parent, orphan) = (pid(&s["parent_pid"]), pid(&s["orphan_pid"]));
+    assert_eq!(s["subreaper"], subreaper);
+    assert_eq!(pid(&s["adopted_by"]), adopter, "{s}");
+    let start_of = |name: &str| {
+        out.events()
+            .into_iter()
+            .find(|v| v["name"] == name && v["event"] == "start")
+            .unwrap_or_else(|| panic!("no start of {name}:\n{}", out.stdout))
+    };
+    let p1 = start_of("Process-1");
+    let p2 = start_of("Process-2");
+    assert_eq!(
+        (pid(&p1["pid"]), pid(&p1["ppid"])),
+        (parent, out.main_pid())
+    );
+    // Before: Process-2's parent is Process-1.
+    assert_eq!((pid(&p2["pid"]), pid(&p2["ppid"])), (orphan, parent));
+    let leaving = &out.events_of("leaving")[0];
+    assert_eq!(
+        (pid(&leaving["pid"]), pid(&leaving["child"])),
+        (parent, orphan)
+    );
+    // After: its adopter.
+    let adopted = &out.events_of("adopted")[0];
+    assert_eq!(pid(&adopted["pid"]), orphan);
+    assert_eq!(
+        (pid(&adopted["old_ppid"]), pid(&adopted["new_ppid"])),
+        (parent, adopter)
+    );
+    assert_eq!(pid(&adopted["ppid"]), adopter);
+    // And at its end, which it reached by itself.
+    let over = &out.events_of("over")[0];
+    assert_eq!((pid(&over["pid"]), pid(&over["ppid"])), (orphan, adopter));
+    // main named the same adopter, from /proc.
+    let named = &out.events_of("adopter")[0];
+    assert_eq!(
+        (pid(&named["child"]), pid(&named["adopter"])),
+        (orphan, adopter)
+    );
+    assert_eq!(named["is_main"], subreaper);
+    assert!(!named["comm"].as_str().unwrap().is_empty());
+    // Process-1 was reaped by main, with its own 0.
+    let exit1 = out
+        .events_of("exit")
+        .into_iter()
+        .find(|e| pid(&e["child"]) == parent)
+        .expect("Process-1 reaped by main");
+    assert_eq!(exit1["code"], 0);
+    assert!(!alive(orphan));
+    orphan
+}
+
+fn orphan_is_adopted_and_reaped_by_the_subreaper_main() {
+    let out = procdemo(["--json", "--time-scale", "0.05", "orphan"]).run(); // strict
+    out.expect_code(0);
+    let main = out.main_pid();
+    let orphan = check_adoption(&out, main, true);
+    // main reaped its adopted grandchild, and named it.
+    let exit2 = out
+        .events_of("exit")
+        .into_iter()
+        .find(|e| pid(&e["child"]) == orphan)
+        .expect("Process-2 reaped by main");
+    assert_eq!(
+        (&exit2["child_name"], &exit2["code"]),
+        (&"Process-2".into(), &0.into())
+    );
+    assert!(out.events_of("orphan_ended").is_empty());
+    assert_eq!(out.events_of("subreaper")[0]["subreaper"], true);
+}
+
+fn orphan_without_subreaper_is_named_and_watched_by_pidfd() {
+    // Here the nearest subreaper above main is the test's reaper: main's own parent. It, not
+    // main, reaps Process-2 (so the run gets a grace period for that reap).
+    let out = procdemo(["--json", "--time-scale", "0.05", "orphan", "--no-subreaper"])
+        .grace(Duration::from_millis(1000))
+        .run();
+    out.expect_code(0);
+    let reaper = pid(&out.events()[0]["ppid"]);
+    let orphan = check_adoption(&out, reaper, false);
+    // main never reaped it, but knew when it ended: the pidfd, before the summary.
+    assert!(out
+        .events_of("exit")
+        .iter()
+        .all(|e| pid(&e["child"]) != orphan));
+    let ended = &out.events_of("orphan_ended")[0];
+    assert_eq!(pid(&ended["child"]), orphan);
+    let adopted = &out.events_of("adopted")[0];
+    assert!(adopted["t_ms"].as_f64() < ended["t_ms"].as_f64());
+    // Its adopter reaped it: it ended by itself, with 0.
+    let o = out.orphans();
+    let o = o.iter().find(|o| pid(&o["pid"]) == orphan).expect("reaped");
+    assert_eq!(o["ended"]["code"], 0);
+}
+
+fn orphan_keeps_its_story_at_time_scale_zero() {
+    for _ in 0..3 {
+        let out = procdemo(["--json", "--time-scale", "0", "orphan"]).run();
+        out.expect_code(0);
+        check_adoption(&out, out.main_pid(), true);
+        let out = procdemo(["--json", "--time-scale", "0", "orphan", "--no-subreaper"])
+            .grace(Duration::from_millis(1000))
+            .run();
+        out.expect_code(0);
+        check_adoption(&out, pid(&out.events()[0]["ppid"]), false);
+    }
+}
+
+fn orphan_ends_within_a_second_when_main_is_killed() {
+    // Process-2 lives 10 s after its adoption; main is SIGKILLed, so nothing of main's code
+    // runs. The lifeline pipe closes with main, and Process-2 ends at once.
+    for mode in [&[][..], &["--no-subreaper"]] {
+        for moment in ["start", "adopted"] {
+            let mut args = vec!["--json", "--time-scale", "10", "orphan"];
+            args.extend_from_slice(mode);
+            let mut live = procdemo(args.clone())
+                .grace(Duration::from_millis(1000))
+                .spawn();
+            let seen = live.wait_for(Duration::from_secs(30), |v| {
+                v["name"] == "Process-2" && v["event"] == moment
+            });
+            let orphan = pid(&seen["pid"]);
+            live.signal_main(Signal::SIGKILL);
+            let out = live.finish(); // anything alive 1 s after main died is a leak
+            assert_eq!(out.signal(), Some("SIGKILL"), "{args:?} at {moment}");
+            assert!(!alive(orphan));
+            let o = out.orphans();
+            let o = o.iter().find(|o| pid(&o["pid"]) == orphan).expect("reaped");
+            let gone = out.events_of("main_gone");
+            if moment == "adopted" {
+                // Process-2 has heard the lifeline close, and ended by itself.
+                assert_eq!(gone.len(), 1, "{args:?} at {moment}:\n{}", out.stdout);
+                assert_eq!(pid(&gone[0]["pid"]), orphan);
+                assert_eq!(o["ended"]["code"], 0, "it ended by itself");
+            } else {
+                // So early, Process-1 may still be alive when main dies, and Process-2 may
+                // not have turned its parent-death signal off yet: it dies with Process-1,
+                // or hears the lifeline close; either way, within the second.
+                assert!(
+                    o["ended"]["signal"] == "SIGKILL" || gone.len() == 1,
+                    "{o}\n{}",
+                    out.stdout
+                );
+            }
+        }
+    }
+}
+
+fn orphan_sigterm_sigint_and_closed_stdout_leave_nothing() {
+    for subreaper in [true, false] {
+        // Without a subreaper main cannot reap Process-2: it makes sure it has ended, and
+        // the adopter (the test's reaper) reaps it; give that reap a moment.
+        let grace = if subreaper { 0 } else { 300 };
+        for (sig, moment) in [
+            (Signal::SIGTERM, "start"),
+            (Signal::SIGTERM, "adopted"),
+            (Signal::SIGINT, "adopted"),
+        ] {
+            let mut args = vec!["--json", "--time-scale", "10", "orphan"];
+            if !subreaper {
+                args.push("--no-subreaper");
+            }
+            let mut live = procdemo(args.clone())
+                .grace(Duration::from_millis(grace))
+                .spawn();
+            let seen = live.wait_for(Duration::from_secs(30), |v| {
+                v["name"] == "Process-2" && v["event"] == moment
+            });
+            let orphan = pid(&seen["pid"]);
+            match sig {
+                Signal::SIGINT => live.signal_group(sig),
+                _ => live.signal_main(sig),
+            }
+            let out = live.finish();
+            out.expect_code(128 + sig as i32).expect_no_panic();
+            assert!(!alive(orphan), "{args:?} {sig} at {moment}");
+            let _ = out.events(); // whole JSON lines
+        }
+        let script = format!(
+            "\"$PROCDEMO\" --json --time-scale 10 orphan {} | head -1; \
+             echo \"status=${{PIPESTATUS[0]}}\" >&2",
+            if subreaper { "" } else { "--no-subreaper" }
+        );
+        let started = Instant::now();
+        let out = shell(&script).grace(Duration::from_millis(grace)).run();
+        out.expect_code(0).expect_no_panic();
+        let status = out.stderr.trim();
+        assert!(status == "status=0" || status == "status=141", "{status}");
+        assert!(started.elapsed() < Duration::from_secs(8), "ran on");
+    }
+}
+
+fn orphan_start_failure_leaves_nothing() {
+    // Two processes allowed: main and Process-1. Process-1 cannot create Process-2; it says
+    // why, and main fails naming it. Nothing is left (strict).
+    for mode in [&[][..], &["--no-subreaper"]] {
+        let dir = harness::temp_dir();
+        let mut args = vec!["--json", "--time-scale", "0", "orphan"];
+        args.extend_from_slice(mode);
+        let out = limited(dir.path(), 2, &args).run();
+        out.expect_code(1).expect_no_panic();
+        assert!(
+            out.stderr.contains("Process-1: could not start Process-2"),
+            "{}",
+            out.stderr
+        );
+        let last = out.stderr.lines().last().unwrap();
+        assert!(
+            last.starts_with("procdemo: error: Process-1") && last.contains("exit code 1"),
+            "{last}"
+        );
+        assert_eq!(out.events_of("exit")[0]["code"], 1);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Both lessons, as a learner reads them.
 
 fn life_lessons_speak_english_and_chinese() {
-    for (args, zh_words) in [(
-        &["zombie", "--count", "2"][..],
-        &["僵尸进程", "另开一个终端看看", "<defunct>"][..],
-    )] {
+    for (args, zh_words) in [
+        (
+            &["zombie", "--count", "2"][..],
+            &["僵尸进程", "另开一个终端看看", "<defunct>"][..],
+        ),
+        (&["orphan"], &["孤儿进程", "收割者", "我被收养了"]),
+        (&["orphan", "--no-subreaper"], &["孤儿进程", "pidfd"]),
+    ] {
         let mut en = vec!["--lang", "en", "--time-scale", "0.02", "--explain"];
         en.extend_from_slice(args);
         let out = procdemo(en).grace(Duration::from_millis(300)).run();
@@ -391,7 +624,9 @@ fn life_lessons_speak_english_and_chinese() {
         assert!(out.stdout.lines().last().unwrap().contains("完成："));
     }
     // --help teaches too.
-    let out = procdemo(["zombie", "--help"]).run();
-    out.expect_code(0);
-    assert!(out.stdout.contains("Examples:"), "{}", out.stdout);
+    for s in ["zombie", "orphan"] {
+        let out = procdemo([s, "--help"]).run();
+        out.expect_code(0);
+        assert!(out.stdout.contains("Examples:"), "{}", out.stdout);
+    }
 }
