@@ -24,6 +24,7 @@ mod lesson;
 mod lock;
 mod manual;
 mod messages;
+mod procfs;
 mod quiz;
 mod quote;
 mod render;

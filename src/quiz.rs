@@ -76,6 +76,10 @@ pub enum Kind {
     TicketsSoldOut,
     /// tickets --no-lock: can a buyer read a half-written file?
     TicketsWholeFile,
+    /// zombie: the state letter of a child that has exited, before its reap?
+    ZombieState,
+    /// orphan: who becomes the orphan's parent?
+    OrphanAdopter,
 }
 
 /// The kinds of question about `lesson`: at least one for every lesson.
@@ -90,6 +94,8 @@ pub fn bank(lesson: Lesson) -> &'static [Kind] {
             Kind::TicketsSoldOut,
             Kind::TicketsWholeFile,
         ],
+        Lesson::Zombie => &[Kind::ZombieState],
+        Lesson::Orphan => &[Kind::OrphanAdopter],
     }
 }
 
@@ -136,6 +142,8 @@ impl Question {
             Kind::IsolateMoney | Kind::IsolateForkAddress => Lesson::Isolate,
             Kind::DaemonEnds | Kind::DaemonOrdinary => Lesson::Daemon,
             Kind::TicketsSold | Kind::TicketsSoldOut | Kind::TicketsWholeFile => Lesson::Tickets,
+            Kind::ZombieState => Lesson::Zombie,
+            Kind::OrphanAdopter => Lesson::Orphan,
         }
     }
 
@@ -146,7 +154,8 @@ impl Question {
             // At least 4 children: the longest sleep and the sum are then far apart.
             Kind::JoinParallel | Kind::JoinSequential => (rng.between(4, 5), 0),
             Kind::IsolateMoney => (rng.between(1, 999_999), 0),
-            Kind::IsolateForkAddress => (0, 0),
+            Kind::IsolateForkAddress | Kind::OrphanAdopter => (0, 0),
+            Kind::ZombieState => (rng.between(1, 3), 0),
             Kind::DaemonEnds | Kind::DaemonOrdinary => (rng.between(3, 6), 0),
             Kind::TicketsSold | Kind::TicketsSoldOut | Kind::TicketsWholeFile => {
                 let buyers = rng.between(4, 8);
@@ -172,6 +181,8 @@ impl Question {
                 vec![s("--buyers"), n, s("--tickets"), m]
             }
             Kind::TicketsWholeFile => vec![s("--buyers"), n, s("--tickets"), m, s("--no-lock")],
+            Kind::ZombieState => vec![s("--count"), n, s("--hold"), s("1")],
+            Kind::OrphanAdopter => vec![],
         }
     }
 
@@ -189,6 +200,8 @@ impl Question {
             }
             Kind::JoinParallel | Kind::DaemonEnds => Answer::Choice(0),
             Kind::JoinSequential => Answer::Choice(1),
+            Kind::ZombieState => Answer::Choice(2),
+            Kind::OrphanAdopter => Answer::Choice(0),
             Kind::DaemonOrdinary => Answer::Choice(2),
             Kind::IsolateMoney => Answer::Number(100),
             Kind::TicketsSold => Answer::Number(self.m),
@@ -246,6 +259,34 @@ impl Question {
                     .filter(|e| e["code"] == crate::error::code::SOLD_OUT)
                     .count() as u64,
             ),
+            Kind::ZombieState => {
+                // The state letters main read in /proc/<pid>/stat before each reap.
+                let states: Vec<&str> = run
+                    .of("zombie")
+                    .filter_map(|e| e["state"].as_str())
+                    .collect();
+                match states.first().copied() {
+                    Some(first) if states.iter().all(|s| *s == first) => match first {
+                        "R" => Answer::Choice(0),
+                        "S" => Answer::Choice(1),
+                        "Z" => Answer::Choice(2),
+                        _ => return None,
+                    },
+                    _ => return None,
+                }
+            }
+            Kind::OrphanAdopter => {
+                let adopter = summary["adopted_by"].as_i64()?;
+                if adopter == run.main_pid()? {
+                    Answer::Choice(0)
+                } else if adopter == 1 {
+                    Answer::Choice(1)
+                } else if adopter == summary["parent_pid"].as_i64()? {
+                    Answer::Choice(2)
+                } else {
+                    return None;
+                }
+            }
             Kind::TicketsWholeFile => {
                 // Every buyer read a whole file (each said what it saw), and the run ended
                 // with its summary: no buyer failed on a broken file.

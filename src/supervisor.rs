@@ -9,6 +9,14 @@
 //!
 //! Dropping the supervisor (after an error, Ctrl-C, SIGTERM, a closed stdout) stops every
 //! child still running and reaps it, so no path leaves an orphan or a zombie behind.
+//!
+//! Two lessons need more than start-and-reap. `zombie` *holds* children: once one has
+//! exited, nothing reaps it until the lesson joins it, so it stays a zombie meanwhile
+//! ([`hold`](Supervisor::hold), [`wait_exited`](Supervisor::wait_exited)). `orphan` makes the
+//! main a child subreaper, which adopts a grandchild whose parent has exited
+//! ([`become_subreaper`](Supervisor::become_subreaper), [`adopt`](Supervisor::adopt)), and
+//! watches a process that is not its child through a pidfd
+//! ([`wait_readable`](Supervisor::wait_readable)).
 
 use std::time::{Duration, Instant};
 
@@ -20,11 +28,12 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::time::TimeSpec;
 use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use crate::child::{self, Method, Role, Spec};
 use crate::error::{code, OutputClosed, Stopped};
 use crate::event::{Common, Ended, Mark, Span};
+use crate::procfs;
 use crate::sink::Out;
 use crate::sys;
 use crate::time::TimeScale;
@@ -36,6 +45,21 @@ pub const GRACE: Duration = Duration::from_secs(1);
 struct Running {
     pid: Pid,
     name: String,
+    /// Left unreaped once it has exited, a zombie, until `join` (see [`Supervisor::hold`]).
+    held: bool,
+    /// How it ended, once seen exited with `waitid(WNOWAIT)` and not reaped yet.
+    exited: Option<Ended>,
+}
+
+impl Running {
+    fn new(pid: Pid, name: String) -> Running {
+        Running {
+            pid,
+            name,
+            held: false,
+            exited: None,
+        }
+    }
 }
 
 pub struct Supervisor<'o> {
@@ -53,6 +77,10 @@ pub struct Supervisor<'o> {
     expected: Vec<i32>,
     /// Children that exited with any other code: (name, pid, code).
     failed: Vec<(String, Pid, i32)>,
+    /// The main is a child subreaper: orphans among its descendants become its children.
+    subreaper: bool,
+    /// Adopted orphans reaped before the lesson named them (see [`Supervisor::adopt`]).
+    strays: Vec<(Pid, Ended)>,
 }
 
 impl<'o> Supervisor<'o> {
@@ -80,6 +108,8 @@ impl<'o> Supervisor<'o> {
             started: 0,
             expected: vec![code::SUCCESS],
             failed: Vec::new(),
+            subreaper: false,
+            strays: Vec::new(),
         })
     }
 
@@ -134,10 +164,7 @@ impl<'o> Supervisor<'o> {
             )
         })?;
         self.started += 1;
-        self.running.push(Running {
-            pid,
-            name: name.clone(),
-        });
+        self.running.push(Running::new(pid, name.clone()));
         self.out.emit(&Common::Spawned {
             child: pid,
             child_name: name,
@@ -145,9 +172,16 @@ impl<'o> Supervisor<'o> {
         Ok(pid)
     }
 
-    /// Wait until `pid` has ended and been reaped: Python's `p.join()`.
+    /// Wait until `pid` has ended and been reaped: Python's `p.join()`. A held child is let go
+    /// and reaped now.
     pub fn join(&mut self, pid: Pid) -> Result<Ended> {
         let mut waiting = Waiting::new(self.out);
+        if let Some(r) = self.running.iter_mut().find(|r| r.pid == pid && r.held) {
+            r.held = false;
+            // Its SIGCHLD may have been read long ago: collect it now, not at the next signal
+            // (a poll, not a bare reap, so that a pending Ctrl-C is seen as well).
+            self.poll(Some(Duration::ZERO))?;
+        }
         loop {
             if let Some(i) = self.reaped.iter().position(|(p, _)| *p == pid) {
                 return Ok(self.reaped.swap_remove(i).1);
@@ -161,9 +195,13 @@ impl<'o> Supervisor<'o> {
         }
     }
 
-    /// Wait until every child has ended and been reaped.
+    /// Wait until every child has ended and been reaped, held ones included.
     pub fn join_all(&mut self) -> Result<()> {
         let mut waiting = Waiting::new(self.out);
+        if self.running.iter().any(|r| r.held) {
+            self.running.iter_mut().for_each(|r| r.held = false);
+            self.poll(Some(Duration::ZERO))?;
+        }
         while !self.running.is_empty() {
             waiting.begin();
             self.poll(None)?;
@@ -193,6 +231,76 @@ impl<'o> Supervisor<'o> {
         self.running.iter().any(|r| r.pid == pid)
     }
 
+    /// Hold child `pid`: once it has exited, leave it a zombie, unreaped, until `join(pid)`
+    /// (or until the run ends, on whatever path). Call it right after `start`, before anything
+    /// waits: a child already reaped cannot be held.
+    ///
+    /// While any child is held, the wait loop stops calling `waitpid(-1)`, which would reap
+    /// whichever child had exited, held or not: it asks child by child instead.
+    pub fn hold(&mut self, pid: Pid) -> Result<()> {
+        let r = self
+            .running
+            .iter_mut()
+            .find(|r| r.pid == pid)
+            .with_context(|| format!("{pid} is not an unreaped child of this run"))?;
+        r.held = true;
+        Ok(())
+    }
+
+    /// Wait until held child `pid` has exited, and say how it ended; it stays a zombie. The
+    /// exit is seen with `waitid(WNOWAIT)`, which reports it and leaves the child waitable
+    /// (waitid(2)).
+    pub fn wait_exited(&mut self, pid: Pid) -> Result<Ended> {
+        loop {
+            let r = self
+                .running
+                .iter()
+                .find(|r| r.pid == pid && r.held)
+                .with_context(|| format!("{pid} is not a held child of this run"))?;
+            if let Some(ended) = r.exited {
+                return Ok(ended);
+            }
+            self.poll(None)?;
+        }
+    }
+
+    /// Make the main a child subreaper (prctl(2) `PR_SET_CHILD_SUBREAPER`): when a child of
+    /// ours exits before its own children, they are re-parented to us instead of to init. From
+    /// then on, every exit path also ends and reaps such adopted orphans, named or not.
+    pub fn become_subreaper(&mut self) -> Result<()> {
+        sys::become_subreaper()?;
+        self.subreaper = true;
+        Ok(())
+    }
+
+    /// Take `pid`, an orphan re-parented to this subreaper, as one of our children named
+    /// `name`: `join` waits for it, its `exit` is reported, every exit path ends it. If it was
+    /// already reaped (the wait loop collects every child), its `exit` is reported now.
+    pub fn adopt(&mut self, pid: Pid, name: String) -> Result<()> {
+        anyhow::ensure!(self.subreaper, "only a subreaper adopts orphans");
+        if let Some(i) = self.strays.iter().position(|(p, _)| *p == pid) {
+            let (_, ended) = self.strays.swap_remove(i);
+            self.running.push(Running::new(pid, name));
+            return self.report(self.running.len() - 1, ended);
+        }
+        let parent = procfs::stat(Some(pid))
+            .with_context(|| format!("{name} (pid {pid}) to adopt"))?
+            .ppid;
+        anyhow::ensure!(
+            parent == nix::unistd::getpid(),
+            "{name} (pid {pid}) has parent {parent}, not this process"
+        );
+        self.running.push(Running::new(pid, name));
+        Ok(())
+    }
+
+    /// Wait until `fd` is readable (a pidfd: until its process has ended), reaping children
+    /// meanwhile and stopping at once on SIGINT or SIGTERM, as `join` does.
+    pub fn wait_readable(&mut self, fd: BorrowedFd<'_>) -> Result<()> {
+        while !self.poll_with(None, Some(fd))? {}
+        Ok(())
+    }
+
     /// End a child: SIGTERM, up to `GRACE` to go, then SIGKILL; reap it and say how it ended.
     pub fn terminate(&mut self, pid: Pid) -> Result<Ended> {
         if self.is_running(pid) {
@@ -215,15 +323,21 @@ impl<'o> Supervisor<'o> {
 
     /// Wait up to `timeout` (forever with `None`) for a signal, then reap whatever ended.
     fn poll(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.poll_with(timeout, None).map(drop)
+    }
+
+    /// `poll`, also waking when `extra` becomes readable; returns whether it is.
+    fn poll_with(&mut self, timeout: Option<Duration>, extra: Option<BorrowedFd>) -> Result<bool> {
         let ts = timeout.map(TimeSpec::from_duration);
         let stdout = std::io::stdout();
         // Watching stdout with no events requested still reports POLLERR once the reading end
         // of a pipe is closed (pipe(7)), so `procdemo | head -1` ends the run even while
         // the main has nothing to write. Regular files and terminals report nothing here.
-        let mut fds = [
+        let mut fds = vec![
             PollFd::new(self.signals.as_fd(), PollFlags::POLLIN),
             PollFd::new(stdout.as_fd(), PollFlags::empty()),
         ];
+        fds.extend(extra.map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
         match ppoll(&mut fds, ts, None) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => return Err(e).context("ppoll"),
@@ -232,6 +346,10 @@ impl<'o> Supervisor<'o> {
         if fds[1].revents().is_some_and(|r| r.intersects(gone)) {
             return Err(OutputClosed.into());
         }
+        let ready = fds
+            .get(2)
+            .and_then(|fd| fd.revents())
+            .is_some_and(|r| r.intersects(PollFlags::POLLIN | gone));
         let mut stop = None;
         while let Some(info) = self.signals.read_signal().context("reading signalfd")? {
             // SIGCHLD needs nothing here: reap() below collects every ended child.
@@ -246,7 +364,7 @@ impl<'o> Supervisor<'o> {
             self.stop_all(sig);
             return Err(Stopped(sig).into());
         }
-        Ok(())
+        Ok(ready)
     }
 
     /// SIGINT or SIGTERM arrived: end every child still running and report how each ended.
@@ -264,6 +382,8 @@ impl<'o> Supervisor<'o> {
     /// reap them all. With `report`, each end is an `exit` event (a closed stdout does not
     /// keep us from reaping).
     fn end_all(&mut self, report: bool) {
+        // A held zombie is dead already; it only needs reaping, which the loop below does.
+        self.running.iter_mut().for_each(|r| r.held = false);
         for r in &self.running {
             // By pid, never our process group: `procdemo | tee` shares that group with tee.
             let _ = kill(r.pid, Signal::SIGTERM);
@@ -273,7 +393,7 @@ impl<'o> Supervisor<'o> {
             if report {
                 let _ = self.reap();
             } else {
-                while let Some((pid, _)) = reap_one(Some(WaitPidFlag::WNOHANG)) {
+                while let Some((pid, _)) = reap_one(None, Some(WaitPidFlag::WNOHANG)) {
                     self.running.retain(|r| r.pid != pid);
                 }
             }
@@ -292,6 +412,39 @@ impl<'o> Supervisor<'o> {
             // SIGKILL cannot be caught or ignored: this wait is short.
             while let Err(Errno::EINTR) = waitpid(r.pid, None) {}
         }
+        self.sweep_adopted();
+    }
+
+    /// As a subreaper, end and reap every child left that this supervisor was never told
+    /// about: an orphan re-parented to us before the lesson learned its pid. It is our child
+    /// until we reap it, so its pid cannot pass to another process meanwhile, and signalling
+    /// it by pid is safe. Bounded by `GRACE`, should one ever hide from `/proc`.
+    fn sweep_adopted(&mut self) {
+        if !self.subreaper {
+            return;
+        }
+        let me = nix::unistd::getpid();
+        let deadline = Instant::now() + GRACE;
+        loop {
+            for pid in procfs::children_of(me) {
+                let _ = kill(pid, Signal::SIGKILL);
+            }
+            loop {
+                match waitpid(None::<Pid>, Some(WaitPidFlag::WNOHANG)) {
+                    Ok(WaitStatus::StillAlive) => break,
+                    Ok(_) | Err(Errno::EINTR) => continue,
+                    Err(_) => return, // ECHILD: no child left at all
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            let mut fds = [PollFd::new(self.signals.as_fd(), PollFlags::POLLIN)];
+            let wait = left.min(Duration::from_millis(10));
+            let _ = ppoll(&mut fds, Some(TimeSpec::from_duration(wait)), None);
+            while let Ok(Some(_)) = self.signals.read_signal() {}
+        }
     }
 
     /// Collect every child that has ended, without blocking, and report each one.
@@ -301,34 +454,79 @@ impl<'o> Supervisor<'o> {
     /// leaves it waitable (wait(2)), then `waitpid` reaps it. The chart draws the stretch in
     /// between, however brief.
     fn reap(&mut self) -> Result<()> {
+        if self.running.iter().any(|r| r.held) {
+            return self.reap_each();
+        }
         loop {
             if record::recording() {
-                match exited_unreaped() {
-                    Some(pid) => self.out.mark(Mark::Exited {
-                        child: pid.as_raw(),
-                    }),
+                match exited(None) {
+                    // Marked once: a child let go by `join` was marked when it was held.
+                    Some((pid, _))
+                        if !self
+                            .running
+                            .iter()
+                            .any(|r| r.pid == pid && r.exited.is_some()) =>
+                    {
+                        self.out.mark(Mark::Exited {
+                            child: pid.as_raw(),
+                        })
+                    }
+                    Some(_) => {}
                     None => return Ok(()),
                 }
             }
-            let Some((pid, ended)) = reap_one(Some(WaitPidFlag::WNOHANG)) else {
+            let Some((pid, ended)) = reap_one(None, Some(WaitPidFlag::WNOHANG)) else {
                 return Ok(());
             };
-            let Some(i) = self.running.iter().position(|r| r.pid == pid) else {
-                continue;
-            };
-            let child = self.running.remove(i);
-            if let Ended::Code(c) = ended {
-                if !self.expected.contains(&c) {
-                    self.failed.push((child.name.clone(), pid, c));
+            match self.running.iter().position(|r| r.pid == pid) {
+                Some(i) => self.report(i, ended)?,
+                // An orphan re-parented to this subreaper, not named yet: kept for `adopt`.
+                None => self.strays.push((pid, ended)),
+            }
+        }
+    }
+
+    /// `reap` while children are held: `waitpid(-1)` could reap a held one, so ask each child
+    /// in turn whether it has exited (`waitid(P_PID, WNOWAIT)`), and reap only those not held.
+    /// Orphans this supervisor does not know are left to `join_all` and the exit paths.
+    fn reap_each(&mut self) -> Result<()> {
+        let mut i = 0;
+        while i < self.running.len() {
+            let r = &mut self.running[i];
+            if r.exited.is_none() {
+                if let Some((_, ended)) = exited(Some(r.pid)) {
+                    r.exited = Some(ended);
+                    self.out.mark(Mark::Exited {
+                        child: r.pid.as_raw(),
+                    });
                 }
             }
-            self.reaped.push((pid, ended));
-            self.out.emit(&Common::Exit {
-                child: pid,
-                child_name: child.name,
-                ended,
-            })?;
+            let r = &self.running[i];
+            if r.exited.is_some() && !r.held {
+                if let Some((_, ended)) = reap_one(Some(r.pid), Some(WaitPidFlag::WNOHANG)) {
+                    self.report(i, ended)?;
+                    continue;
+                }
+            }
+            i += 1;
         }
+        Ok(())
+    }
+
+    /// Child `running[i]` was reaped: take it off the list and report how it ended.
+    fn report(&mut self, i: usize, ended: Ended) -> Result<()> {
+        let child = self.running.remove(i);
+        if let Ended::Code(c) = ended {
+            if !self.expected.contains(&c) {
+                self.failed.push((child.name.clone(), child.pid, c));
+            }
+        }
+        self.reaped.push((child.pid, ended));
+        self.out.emit(&Common::Exit {
+            child: child.pid,
+            child_name: child.name,
+            ended,
+        })
     }
 }
 
@@ -360,22 +558,26 @@ impl Drop for Waiting<'_> {
     }
 }
 
-/// A child that has exited and not been reaped yet, left as it is (`WNOWAIT`).
-fn exited_unreaped() -> Option<Pid> {
+/// A child (any child, or the one given) that has exited and not been reaped yet, and how it
+/// ended, leaving it as it is (`WNOWAIT`).
+fn exited(who: Option<Pid>) -> Option<(Pid, Ended)> {
     let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
     loop {
-        return match waitid(Id::All, flags) {
-            Ok(status) => status.pid(),
+        let id = who.map_or(Id::All, Id::Pid);
+        return match waitid(id, flags) {
+            Ok(WaitStatus::Exited(pid, code)) => Some((pid, Ended::Code(code))),
+            Ok(WaitStatus::Signaled(pid, sig, _)) => Some((pid, Ended::Signal(sig))),
             Err(Errno::EINTR) => continue,
-            Err(_) => None,
+            Ok(_) | Err(_) => None,
         };
     }
 }
 
-/// One `waitpid(-1)`: `None` when nothing (more) can be collected now.
-fn reap_one(flags: Option<WaitPidFlag>) -> Option<(Pid, Ended)> {
+/// One `waitpid` for any child (`None`) or the one given: `None` when nothing (more) can be
+/// collected now.
+fn reap_one(who: Option<Pid>, flags: Option<WaitPidFlag>) -> Option<(Pid, Ended)> {
     loop {
-        return match waitpid(None::<Pid>, flags) {
+        return match waitpid(who, flags) {
             Ok(WaitStatus::Exited(pid, code)) => Some((pid, Ended::Code(code))),
             Ok(WaitStatus::Signaled(pid, sig, _)) => Some((pid, Ended::Signal(sig))),
             Ok(WaitStatus::StillAlive) => None,
@@ -390,7 +592,7 @@ impl Drop for Supervisor<'_> {
     /// The guard: whatever path led here (an error, a closed stdout), no child outlives the
     /// supervisor.
     fn drop(&mut self) {
-        if !self.running.is_empty() {
+        if !self.running.is_empty() || self.subreaper {
             self.end_all(false);
         }
         let _ = self.unblocked.thread_set_mask();

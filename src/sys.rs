@@ -3,8 +3,8 @@
 //! Lessons never call `fork(2)`, `signal(2)` or `prctl(2)` themselves; they call the safe
 //! wrappers below, each of which states the condition that makes it sound. Keeping the list
 //! short makes it easy to audit: `fork` (only while single-threaded), resetting signal
-//! dispositions in a new child, `_exit`, and the Linux `prctl` calls that tie a child's life
-//! to its parent's.
+//! dispositions in a new child, `_exit`, the Linux `prctl` calls that tie a child's life
+//! to its parent's (or make a process the adopter of orphans), and `pidfd_open`.
 
 use std::ffi::CStr;
 use std::io::Write;
@@ -19,22 +19,6 @@ use nix::unistd::{ForkResult, Pid};
 /// SIGCHLD: a child changed state (wait(2)); SIGINT: Ctrl-C; SIGTERM: `kill PID`.
 pub const WATCHED: [Signal; 3] = [Signal::SIGCHLD, Signal::SIGINT, Signal::SIGTERM];
 
-/// Number of threads in this process, from `/proc/self/stat` (field 20, proc(5)).
-fn thread_count() -> Result<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").context("/proc/self/stat")?;
-    // The command name (field 2) is in parentheses and may itself contain spaces or ')',
-    // so count fields from the last ')'.
-    let after = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .context("/proc/self/stat: unexpected format")?;
-    after
-        .split_whitespace()
-        .nth(17) // fields 3.. follow the ')': field 20 is the 18th of them
-        .and_then(|n| n.parse().ok())
-        .context("/proc/self/stat: no thread count")
-}
-
 /// `fork(2)` without `exec`: the child runs `child` and leaves with `_exit(2)` and its return
 /// value, never returning into the caller's code (so no destructor of the parent's state, such
 /// as the guard that kills children, ever runs twice).
@@ -43,7 +27,9 @@ fn thread_count() -> Result<u64> {
 pub fn fork_child(child: impl FnOnce() -> i32) -> Result<Pid> {
     // After fork(2) only the calling thread exists in the child; a lock held by another thread
     // at that moment (the allocator's, stdout's) stays locked forever. Refuse rather than risk it.
-    let threads = thread_count()?;
+    let threads = crate::procfs::stat(None)
+        .context("/proc/self/stat")?
+        .threads;
     if threads != 1 {
         bail!("cannot fork safely: this process has {threads} threads, fork needs exactly one");
     }
@@ -149,6 +135,36 @@ pub fn die_with_parent(expected_parent: Pid) -> Result<()> {
     Ok(())
 }
 
+/// Stop dying with the parent: undo [`die_with_parent`], for the one child that is meant to
+/// outlive its parent (`orphan`'s Process-2). Its parent-death signal would fire when its
+/// parent exits, and again each time a subreaper it was re-parented to exits (prctl(2)).
+pub fn outlive_parent() -> Result<()> {
+    #[cfg(target_os = "linux")]
+    nix::sys::prctl::set_pdeathsig(None).context("prctl(PR_SET_PDEATHSIG, 0)")?;
+    Ok(())
+}
+
+/// Make this process a child subreaper (prctl(2) `PR_SET_CHILD_SUBREAPER`): a descendant
+/// orphaned by its parent's exit is re-parented to us instead of to init, and we reap it.
+pub fn become_subreaper() -> Result<()> {
+    nix::sys::prctl::set_child_subreaper(true).context("prctl(PR_SET_CHILD_SUBREAPER)")
+}
+
+/// `pidfd_open(2)`: a descriptor that names process `pid` for as long as it is open, and that
+/// poll(2) reports readable once that process has ended. Unlike a bare pid, it can never come
+/// to name another process; but it names the right one only if `pid` was still this process
+/// when it was opened, which the caller must make sure of.
+pub fn pidfd_open(pid: Pid) -> Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and a flags word (0) by value and touches no memory of
+    // ours; it returns a new descriptor or -1.
+    let fd = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error()).with_context(|| format!("pidfd_open({pid})"));
+    }
+    // SAFETY: the kernel just returned this descriptor to us, open and owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
 /// Name this process `procdemo` in ps(1) and top(1).
 ///
 /// A child started through `/proc/self/exe` would otherwise be listed as `exe`: the kernel
@@ -165,6 +181,12 @@ pub fn set_process_name(name: &CStr) {
 /// default), so a child inherits only what it is meant to.
 pub fn keep_open_across_exec(fd: &impl AsFd) -> Result<()> {
     fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty())).context("fcntl(F_SETFD)")?;
+    Ok(())
+}
+
+/// Set close-on-exec on `fd`: a program this process starts will not inherit it.
+pub fn close_on_exec(fd: &impl AsFd) -> Result<()> {
+    fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).context("fcntl(F_SETFD)")?;
     Ok(())
 }
 
@@ -188,8 +210,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_threads() {
-        // The test harness runs tests on worker threads, so there is at least one.
-        assert!(thread_count().unwrap() >= 1);
+    fn a_pidfd_becomes_readable_when_its_process_ends() {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let mut child = std::process::Command::new("sleep")
+            .arg("10")
+            .spawn()
+            .unwrap();
+        let pid = Pid::from_raw(child.id() as i32);
+        let fd = pidfd_open(pid).unwrap();
+        let readable = |fd: &OwnedFd| {
+            let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+            poll(&mut fds, PollTimeout::ZERO).unwrap() == 1
+        };
+        assert!(!readable(&fd), "sleep 10 is still running");
+        child.kill().unwrap();
+        // Readable from the moment it has exited, reaped or not.
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        assert_eq!(poll(&mut fds, PollTimeout::from(5000u16)).unwrap(), 1);
+        child.wait().unwrap();
+        assert!(readable(&fd));
     }
 }

@@ -214,6 +214,8 @@ lessons! {
     Isolate => isolate;
     Daemon => daemon;
     Tickets => tickets;
+    Zombie => zombie;
+    Orphan => orphan;
 }
 
 /// A lesson's command with every option at its default, as `procdemo <lesson>` would run it.
@@ -341,6 +343,21 @@ mod tests {
                 round_trip(&s, isolate::Role { value: -7, pipe: 5 });
                 round_trip(&s, daemon::Role { ticks: None });
                 round_trip(&s, daemon::Role { ticks: Some(3) });
+                round_trip(&s, zombie::Role);
+                round_trip(
+                    &s,
+                    orphan::Role::Parent {
+                        report: 5,
+                        lifeline: 6,
+                    },
+                );
+                round_trip(
+                    &s,
+                    orphan::Role::Orphan {
+                        lifeline: 6,
+                        seen: 9,
+                    },
+                );
                 round_trip(
                     &s,
                     tickets::Role {
@@ -399,21 +416,20 @@ mod tests {
         assert!(decode_only(&ok).is_ok());
     }
 
-    /// The event names of the reference table in docs/CLI.md (its first column).
+    /// The event names of the events table in docs/CLI.md (its second column).
     fn documented_events() -> Vec<String> {
         let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/CLI.md"))
             .expect("docs/CLI.md");
         let table = doc
-            .split("### Event reference")
+            .split("| scenario | event | fields |")
             .nth(1)
-            .expect("an `### Event reference` section in docs/CLI.md");
+            .expect("a `| scenario | event | fields |` table in docs/CLI.md");
         table
             .lines()
-            .skip_while(|l| !l.starts_with('|'))
+            .skip(1)
             .take_while(|l| l.starts_with('|'))
-            .filter_map(|l| l.split('|').nth(1))
-            .filter_map(|cell| cell.trim().strip_prefix('`')?.strip_suffix('`'))
-            .map(str::to_owned)
+            .filter_map(|l| l.split('|').nth(2))
+            .flat_map(|cell| cell.split('`').skip(1).step_by(2).map(str::to_owned))
             .collect()
     }
 

@@ -457,6 +457,181 @@ pub mod tickets {
     }
 }
 
+pub mod zombie {
+    use super::*;
+    use crate::lesson::zombie::{Args, Event, Summary};
+
+    pub const ABOUT: &str =
+        "A child that has exited but is not reaped yet: a zombie, <defunct> in ps";
+    pub const SHOWED: &str =
+        "What it showed: an exited child stays a zombie until its parent waits for it; \
+            no signal removes it, only the reap does, and then its pid is free again.";
+
+    pub fn explain(_: &Args, _scale: f64) -> String {
+        "zombie: the children exit at once, but the main does not reap them yet: it \
+            does not call waitpid(2). A process that has exited keeps its pid and its exit \
+            status in the kernel until its parent collects them; until then it is a zombie, \
+            state Z in /proc, what ps shows as <defunct>. Watch the main read each child's \
+            state, print a ps command to try from another terminal, and send each zombie \
+            SIGKILL: nothing changes, a zombie is dead already. After --hold seconds (3) the \
+            main reaps them, and /proc/<pid> is gone."
+            .to_owned()
+    }
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        match e {
+            Event::Exiting => format!("{} exits now, with exit code 0", h.name),
+            Event::Zombie {
+                child,
+                child_name,
+                state: 'Z',
+            } => format!(
+                "{child_name} (pid {child}) has exited but is not reaped yet: state Z in \
+                 /proc/{child}/stat, a zombie (<defunct> in ps)"
+            ),
+            Event::Zombie {
+                child,
+                child_name,
+                state,
+            } => format!(
+                "{child_name} (pid {child}) has exited; /proc/{child}/stat says state {state}"
+            ),
+            Event::PsHint { command } => {
+                format!("look from another terminal while they are held: {command}")
+            }
+            Event::KillZombie {
+                child,
+                child_name,
+                signal,
+                state: 'Z',
+            } => format!(
+                "sent {} to {child_name} (pid {child}): still state Z. A zombie is dead \
+                 already; no signal reaches it, only a reap removes it",
+                signal.as_str()
+            ),
+            Event::KillZombie {
+                child,
+                child_name,
+                signal,
+                state,
+            } => format!(
+                "sent {} to {child_name} (pid {child}): state now {state}",
+                signal.as_str()
+            ),
+            Event::Holding { zombies, seconds } => format!(
+                "main leaves its {zombies} zombie(s) unreaped for {} s",
+                trim_number(*seconds, 3)
+            ),
+            Event::Gone { child, child_name } => {
+                format!("reaped, and /proc/{child} is gone: {child_name}'s pid is free again")
+            }
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        let after = if s.gone_after_reap {
+            "every /proc/<pid> was gone after the reap"
+        } else {
+            "some /proc/<pid> was still there after the reap"
+        };
+        format!(
+            "done: {} child(ren), {} seen as zombies (state Z) before their reap; {after}",
+            s.children, s.zombies_seen
+        )
+    }
+}
+
+pub mod orphan {
+    use super::*;
+    use crate::lesson::orphan::{Args, Event, Summary};
+
+    pub const ABOUT: &str =
+        "The parent exits first: its child is adopted by a subreaper, or by init";
+    pub const SHOWED: &str =
+        "What it showed: an orphan is never left without a parent; it is re-parented \
+            to the nearest subreaper or to init, which then reaps it.";
+
+    pub fn explain(_: &Args, _scale: f64) -> String {
+        "orphan: three generations. main starts Process-1, which starts Process-2 and \
+            exits at once without waiting for it: Process-2 is an orphan. Every process has a \
+            parent, so the kernel gives it a new one: the nearest ancestor that has made \
+            itself a child subreaper (prctl(2) PR_SET_CHILD_SUBREAPER), or else init, pid 1. \
+            Watch Process-2's parent pid: Process-1's first, then its adopter's. By default \
+            main is a subreaper, adopts the orphan and reaps it. With --no-subreaper the \
+            orphan goes to someone above main, whom main names; main cannot wait for a \
+            process that is not its child, so it watches it with a pidfd until it ends."
+            .to_owned()
+    }
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        match e {
+            Event::Subreaper { subreaper: true } => "main made itself a child subreaper \
+                (prctl PR_SET_CHILD_SUBREAPER): orphans below it will be re-parented to it"
+                .to_string(),
+            Event::Subreaper { subreaper: false } => "main is not a subreaper \
+                (--no-subreaper): orphans below it go to the nearest subreaper above it, \
+                or to init"
+                .to_string(),
+            Event::Leaving { child, child_name } => format!(
+                "{} started {child_name} (pid {child}) and exits now, without waiting for it",
+                h.name
+            ),
+            Event::Adopted { old_ppid, new_ppid } => format!(
+                "{}: my parent {old_ppid} has exited; my parent pid is now {new_ppid}: \
+                 I was adopted",
+                h.name
+            ),
+            Event::Adopter {
+                child,
+                child_name,
+                adopter,
+                comm,
+                is_main: true,
+            } => format!(
+                "{child_name} (pid {child}) was re-parented to main itself (pid {adopter}, \
+                 {comm}), a subreaper: main will reap it like a child of its own"
+            ),
+            Event::Adopter {
+                child,
+                child_name,
+                adopter,
+                comm,
+                is_main: false,
+            } => format!(
+                "{child_name} (pid {child}) was re-parented to pid {adopter} ({comm}){}: \
+                 not main's child, so main cannot wait for it; it watches it with a pidfd",
+                if adopter.as_raw() == 1 {
+                    ", init"
+                } else {
+                    ", the nearest subreaper above main"
+                }
+            ),
+            Event::OrphanEnded { child, child_name } => format!(
+                "the pidfd of {child_name} (pid {child}) is readable: it has ended, and its \
+                 adopter reaps it, not main"
+            ),
+            Event::Over => format!("{} is over: pid {}, parent pid {}", h.name, h.pid, h.ppid),
+            Event::MainGone => format!(
+                "{}: the lifeline pipe is closed, main is gone: I end too",
+                h.name
+            ),
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        let by = if s.subreaper {
+            "main, a subreaper, which reaped it"
+        } else {
+            "a process above main, which reaps it"
+        };
+        format!(
+            "done: Process-1 ({}) left its child Process-2 ({}) an orphan; pid {} adopted \
+             it: {by}",
+            s.parent_pid, s.orphan_pid, s.adopted_by
+        )
+    }
+}
+
 /// English.
 pub struct English;
 
@@ -647,6 +822,32 @@ pub mod quiz {
                 "Each write goes to a temporary file renamed over the data (rename(2)): a \
                  reader sees the old file or the new one, never half. The race loses \
                  updates; it never tears the file."
+                    .to_owned(),
+            ),
+            Kind::ZombieState => (
+                format!(
+                    "{} exit at once; the main leaves them unreaped for a second and reads \
+                     their state in /proc/<pid>/stat.",
+                    count(n, "child", "children")
+                ),
+                "Which state letter does it read before the reap?".to_owned(),
+                choices(&["R, running", "S, sleeping", "Z, zombie"]),
+                "A child that has exited is a zombie until its parent waits for it: only its \
+                 exit status is left, for the parent to collect."
+                    .to_owned(),
+            ),
+            Kind::OrphanAdopter => (
+                "main starts Process-1, which starts Process-2 and exits at once; main is a \
+                 child subreaper."
+                    .to_owned(),
+                "Who becomes Process-2's parent after Process-1 is gone?".to_owned(),
+                choices(&[
+                    "main, the subreaper",
+                    "init, pid 1",
+                    "nobody: it keeps Process-1's pid",
+                ]),
+                "An orphan is re-parented at once, to the nearest subreaper above it \
+                 (PR_SET_CHILD_SUBREAPER), or else to init."
                     .to_owned(),
             ),
         };

@@ -463,6 +463,182 @@ pub mod tickets {
     }
 }
 
+pub mod zombie {
+    use super::*;
+    use crate::lesson::zombie::{Args, Event, Summary};
+
+    pub const ABOUT: &str = "已经退出、还没被回收的子进程：僵尸进程，ps 里的 <defunct>";
+    pub const OPTIONS: &[(&str, &str)] = &[
+        ("count", "几个子进程；它们同时退出"),
+        (
+            "hold",
+            "主进程让它们保持僵尸状态、不回收的秒数（0 到 3600，乘以 --time-scale）",
+        ),
+    ];
+    pub const SHOWED: &str =
+        "结论：子进程结束之后，在父进程回收它之前一直是僵尸进程；任何信号都去不掉它，\
+            只有回收才能，回收之后它的 pid 就被释放了。";
+
+    pub fn explain(_: &Args, _scale: f64) -> String {
+        "zombie：子进程一开启就马上结束，但主进程暂时不回收它们，也就是不调用 \
+            waitpid(2)。一个已经结束的进程，它的 pid 和退出码还留在内核里，\
+            直到父进程来回收；在这之前它就是僵尸进程，/proc 里的状态是 Z，\
+            ps 显示为 <defunct>。注意主进程从 /proc 读出每个子进程的状态，\
+            打印一条可以在另一个终端里运行的 ps 命令，再向每个僵尸进程发送 SIGKILL：\
+            什么也没有改变，僵尸进程已经死了。--hold 秒（默认 3 秒）之后主进程回收它们，\
+            /proc/<pid> 也就不见了。"
+            .to_owned()
+    }
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        match e {
+            Event::Exiting => format!("{} 马上结束，退出码 0", h.name),
+            Event::Zombie {
+                child,
+                child_name,
+                state: 'Z',
+            } => format!(
+                "子进程 {child_name}（pid {child}）已经结束，但还没被回收：\
+                 /proc/{child}/stat 里的状态是 Z，是僵尸进程（ps 里显示 <defunct>）"
+            ),
+            Event::Zombie {
+                child,
+                child_name,
+                state,
+            } => format!(
+                "子进程 {child_name}（pid {child}）已经结束，/proc/{child}/stat 里的状态是 {state}"
+            ),
+            Event::PsHint { command } => format!("另开一个终端看看: {command}"),
+            Event::KillZombie {
+                child,
+                child_name,
+                signal,
+                state: 'Z',
+            } => format!(
+                "向 {child_name}（pid {child}）发送 {}：状态仍然是 Z。僵尸进程已经死了，\
+                 信号对它不起作用，只有回收才能去掉它",
+                signal.as_str()
+            ),
+            Event::KillZombie {
+                child,
+                child_name,
+                signal,
+                state,
+            } => format!(
+                "向 {child_name}（pid {child}）发送 {}：现在的状态是 {state}",
+                signal.as_str()
+            ),
+            Event::Holding { zombies, seconds } => format!(
+                "主进程先不回收这 {zombies} 个僵尸进程，等 {} 秒",
+                trim_number(*seconds, 3)
+            ),
+            Event::Gone { child, child_name } => {
+                format!("回收之后 /proc/{child} 已经不存在了：{child_name} 的 pid 被释放了")
+            }
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        let after = if s.gone_after_reap {
+            "回收之后 /proc/<pid> 全都不见了"
+        } else {
+            "回收之后还有 /proc/<pid> 存在"
+        };
+        format!(
+            "完成：{} 个子进程，回收之前有 {} 个是僵尸进程（状态 Z）；{after}",
+            s.children, s.zombies_seen
+        )
+    }
+}
+
+pub mod orphan {
+    use super::*;
+    use crate::lesson::orphan::{Args, Event, Summary};
+
+    pub const ABOUT: &str = "父进程先退出：它的子进程被 subreaper 或 init 收养";
+    pub const OPTIONS: &[(&str, &str)] = &[(
+        "no_subreaper",
+        "主进程不当 subreaper：孤儿进程交给主进程之上的 subreaper，或者 init",
+    )];
+    pub const SHOWED: &str = "结论：孤儿进程不会没有父进程；它被交给最近的收割者或 init，\
+            由收养它的进程来回收。";
+
+    pub fn explain(_: &Args, _scale: f64) -> String {
+        "orphan：三代进程。主进程开启 Process-1，Process-1 开启 Process-2 \
+            后不等它就马上退出：Process-2 成了孤儿进程。每个进程都有父进程，\
+            所以内核给它找一个新的父进程：离它最近的、把自己设为子进程收割者\
+            （subreaper，prctl(2) PR_SET_CHILD_SUBREAPER）的祖先，没有的话就是 \
+            init（pid 1）。注意 Process-2 的父进程 pid：先是 Process-1 的，\
+            后来是收养它的进程的。默认主进程就是收割者，它收养这个孤儿进程并回收它。\
+            加上 --no-subreaper，孤儿进程会交给主进程之上的某个进程，主进程说出它是谁；\
+            主进程不能等待不是自己子进程的进程，所以用 pidfd 看着它，直到它结束。"
+            .to_owned()
+    }
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        match e {
+            Event::Subreaper { subreaper: true } => "主进程把自己设为子进程收割者\
+                （prctl PR_SET_CHILD_SUBREAPER）：它下面的孤儿进程都会交给它"
+                .to_string(),
+            Event::Subreaper { subreaper: false } => "主进程不是收割者（--no-subreaper）：\
+                它下面的孤儿进程会交给它之上最近的收割者，或者 init"
+                .to_string(),
+            Event::Leaving { child, child_name } => format!(
+                "{} 开启了 {child_name}（pid {child}），不等它就马上退出",
+                h.name
+            ),
+            Event::Adopted { old_ppid, new_ppid } => format!(
+                "{}：父进程 {old_ppid} 已经退出了，现在的父进程是 {new_ppid}：我被收养了",
+                h.name
+            ),
+            Event::Adopter {
+                child,
+                child_name,
+                adopter,
+                comm,
+                is_main: true,
+            } => format!(
+                "{child_name}（pid {child}）被交给了主进程自己（pid {adopter}，{comm}），\
+                 它是收割者：主进程会像回收自己的子进程一样回收它"
+            ),
+            Event::Adopter {
+                child,
+                child_name,
+                adopter,
+                comm,
+                is_main: false,
+            } => format!(
+                "{child_name}（pid {child}）被交给了 pid {adopter}（{comm}）{}：\
+                 它不是主进程的子进程，主进程不能等待它，只能用 pidfd 看着它",
+                if adopter.as_raw() == 1 {
+                    "，也就是 init"
+                } else {
+                    "，主进程之上最近的收割者"
+                }
+            ),
+            Event::OrphanEnded { child, child_name } => format!(
+                "{child_name}（pid {child}）的 pidfd 可读了：它已经结束，\
+                 由收养它的进程回收，而不是主进程"
+            ),
+            Event::Over => format!("{} is over {}，子进程父进程: {}", h.name, h.pid, h.ppid),
+            Event::MainGone => format!("{}：生命线管道关闭了，主进程已经不在了：我也结束", h.name),
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        let by = if s.subreaper {
+            "主进程是收割者，它回收了孤儿进程"
+        } else {
+            "收养它的是主进程之上的进程，由它回收"
+        };
+        format!(
+            "完成：Process-1（{}）退出后，它的子进程 Process-2（{}）成了孤儿进程，\
+             被 pid {} 收养：{by}",
+            s.parent_pid, s.orphan_pid, s.adopted_by
+        )
+    }
+}
+
 /// 中文.
 pub struct Chinese;
 
@@ -606,6 +782,25 @@ pub mod quiz {
                 choices(&["不会：每个用户读到的都是完整的文件", "会：可能读到写了一半的文件"]),
                 "每次写都先写临时文件，再用 rename(2) 换上去：读的人看到的要么是旧文件，\
                  要么是新文件，不会是半个。竞争会丢失更新，但不会弄坏文件。"
+                    .to_owned(),
+            ),
+            Kind::ZombieState => (
+                format!(
+                    "{n} 个子进程同时退出；主进程一秒钟内不回收它们，并读取它们在 \
+                     /proc/<pid>/stat 里的状态。"
+                ),
+                "回收之前它读到的状态字母是什么？".to_owned(),
+                choices(&["R，运行", "S，睡眠", "Z，僵尸"]),
+                "退出了的子进程在父进程等待它之前都是僵尸进程：只剩下退出状态，等父进程来收。"
+                    .to_owned(),
+            ),
+            Kind::OrphanAdopter => (
+                "主进程开启 Process-1，Process-1 开启 Process-2 后马上退出；主进程是 subreaper。"
+                    .to_owned(),
+                "Process-1 没了之后，谁成为 Process-2 的父进程？".to_owned(),
+                choices(&["主进程，它是 subreaper", "init，pid 1", "没有人：它还是 Process-1 的 pid"]),
+                "孤儿进程马上被过继给它上面最近的 subreaper（PR_SET_CHILD_SUBREAPER），\
+                 没有的话就过继给 init。"
                     .to_owned(),
             ),
         };

@@ -214,7 +214,7 @@ fn closed_stdout_in_every_scenario() {
 }
 
 /// procdemo copied where an unprivileged user can run it.
-fn copy_of_the_binary(dir: &std::path::Path) -> String {
+pub fn copy_of_the_binary(dir: &std::path::Path) -> String {
     use std::os::unix::fs::PermissionsExt;
     let bin = dir.join("procdemo");
     std::fs::copy(harness::procdemo_bin(), &bin).unwrap();

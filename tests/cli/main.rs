@@ -12,6 +12,7 @@ mod faults;
 mod foundation;
 mod hardening;
 mod isolate_daemon;
+mod lessons_life;
 mod output;
 mod quiz;
 mod teach;
@@ -49,6 +50,7 @@ fn main() {
         quiz::tests(),
         hardening::tests(),
         output::tests(),
+        lessons_life::tests(),
     ]
     .into_iter()
     .flatten()
