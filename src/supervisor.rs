@@ -20,7 +20,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::time::TimeSpec;
 use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use crate::child::{self, Method, Role, Spec};
 use crate::error::{code, OutputClosed, Stopped};
@@ -105,14 +105,7 @@ impl<'o> Supervisor<'o> {
     pub fn start<R: Role>(&mut self, name: String, role: R, method: Method) -> Result<Pid> {
         // A Ctrl-C during a long start loop should not wait for the loop to finish.
         self.poll(Some(Duration::ZERO))?;
-        let spec = Spec {
-            name: name.clone(),
-            parent: nix::unistd::getpid(),
-            clock: self.out.clock(),
-            scale: self.scale,
-            format: self.out.format(),
-            timeline: record::inherited(),
-        };
+        let spec = spec(self.out, self.scale, &name);
         let started = match method {
             Method::Exec => spec
                 .command(&role)
@@ -137,6 +130,38 @@ impl<'o> Supervisor<'o> {
             child_name: name,
         })?;
         Ok(pid)
+    }
+
+    /// Take charge of `name` (pid `pid`), a process this run did not start itself: a
+    /// grandchild that one of our children started, which the kernel re-parents to us when
+    /// that child dies because we are a child subreaper (`sys::become_subreaper`). From now on
+    /// it is reaped, reported and stopped like our own children.
+    ///
+    /// Its parent must be one of our children, started before it (so that, when every child
+    /// is stopped, its parent is reaped first and it is ours by the time we wait for it), and
+    /// it must not have been reaped by that parent: until one of the two reaps it, its pid
+    /// cannot be reused, so signalling it never hits an unrelated process.
+    pub fn adopt(&mut self, pid: Pid, name: String) {
+        if !self.is_running(pid) {
+            self.running.push(Running { pid, name });
+        }
+    }
+
+    /// Send `sig` to `pid` if it is a child of this run not yet reaped (so the pid is still
+    /// ours: see `terminate`). Returns whether it was sent.
+    pub fn signal(&self, pid: Pid, sig: Signal) -> Result<bool> {
+        if !self.is_running(pid) {
+            return Ok(false);
+        }
+        kill(pid, sig).with_context(|| format!("kill({pid}, {})", sig.as_str()))?;
+        Ok(true)
+    }
+
+    /// Wait up to `timeout` (real time, not scaled) until `fd` is readable or hung up,
+    /// reaping children meanwhile and stopping at once on SIGINT or SIGTERM. Without `fd`,
+    /// just wait. Returns whether `fd` is ready.
+    pub fn wait_readable(&mut self, fd: Option<BorrowedFd<'_>>, timeout: Duration) -> Result<bool> {
+        self.poll_with(Some(timeout), fd)
     }
 
     /// Wait until `pid` has ended and been reaped: Python's `p.join()`.
@@ -205,15 +230,25 @@ impl<'o> Supervisor<'o> {
 
     /// Wait up to `timeout` (forever with `None`) for a signal, then reap whatever ended.
     fn poll(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.poll_with(timeout, None).map(drop)
+    }
+
+    /// `poll`, also waking when `extra` is readable or hung up; returns whether it is.
+    fn poll_with(
+        &mut self,
+        timeout: Option<Duration>,
+        extra: Option<BorrowedFd<'_>>,
+    ) -> Result<bool> {
         let ts = timeout.map(TimeSpec::from_duration);
         let stdout = std::io::stdout();
         // Watching stdout with no events requested still reports POLLERR once the reading end
         // of a pipe is closed (pipe(7)), so `procdemo | head -1` ends the run even while
         // the main has nothing to write. Regular files and terminals report nothing here.
-        let mut fds = [
+        let mut fds = vec![
             PollFd::new(self.signals.as_fd(), PollFlags::POLLIN),
             PollFd::new(stdout.as_fd(), PollFlags::empty()),
         ];
+        fds.extend(extra.map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
         match ppoll(&mut fds, ts, None) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => return Err(e).context("ppoll"),
@@ -222,6 +257,10 @@ impl<'o> Supervisor<'o> {
         if fds[1].revents().is_some_and(|r| r.intersects(gone)) {
             return Err(OutputClosed.into());
         }
+        let ready = fds
+            .get(2)
+            .and_then(PollFd::revents)
+            .is_some_and(|r| !r.is_empty());
         let mut stop = None;
         while let Some(info) = self.signals.read_signal().context("reading signalfd")? {
             // SIGCHLD needs nothing here: reap() below collects every ended child.
@@ -236,7 +275,7 @@ impl<'o> Supervisor<'o> {
             self.stop_all(sig);
             return Err(Stopped(sig).into());
         }
-        Ok(())
+        Ok(ready)
     }
 
     /// SIGINT or SIGTERM arrived: end every child still running and report how each ended.
@@ -320,6 +359,36 @@ impl<'o> Supervisor<'o> {
             })?;
         }
     }
+}
+
+/// What a child of this process is told: its name, and the run's clock, scale and output.
+fn spec(out: &Out, scale: TimeScale, name: &str) -> Spec {
+    Spec {
+        name: name.to_owned(),
+        parent: nix::unistd::getpid(),
+        clock: out.clock(),
+        scale,
+        format: out.format(),
+        timeline: record::inherited(),
+    }
+}
+
+/// Start a child that no [`Supervisor`] owns: nothing waits for it, stops it or reaps it
+/// here. For a child process that starts a grandchild and is then meant to vanish without
+/// a word (killed, or exiting at once) while the grandchild lives on: a supervisor's guard
+/// would end the grandchild with it. Whoever is meant to reap the grandchild in the end (the
+/// main, as a child subreaper) must know it exists. Emits `spawned`, as `Supervisor::start`.
+pub fn start_unowned<R: Role>(out: &Out, scale: TimeScale, name: &str, role: &R) -> Result<Pid> {
+    let child = spec(out, scale, name)
+        .command(role)
+        .spawn()
+        .with_context(|| format!("could not start {name}"))?;
+    let pid = Pid::from_raw(child.id() as i32);
+    out.emit(&Common::Spawned {
+        child: pid,
+        child_name: name.to_owned(),
+    })?;
+    Ok(pid)
 }
 
 /// A child that has exited and not been reaped yet, left as it is (`WNOWAIT`).

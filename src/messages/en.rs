@@ -203,22 +203,41 @@ pub mod isolate {
 
 pub mod daemon {
     use super::*;
-    use crate::lesson::daemon::{Event, Summary};
+    use crate::lesson::daemon::{Event, KillMain, Summary};
 
     pub const TEXT: LessonText = LessonText {
         explain: "daemon: the child says it is alive every 3 s, forever, while the main prints \
             ten lines 0.1 s apart and ends. Watch how the child ends: it is a daemon, so the \
             main ends it with SIGTERM as soon as the main is done (and the kernel would end \
             it even if the main were killed with SIGKILL). With --no-daemon the child is an \
-            ordinary child: it says it is alive three times, and the main waits for it.",
+            ordinary child: it says it is alive three times, and the main waits for it. \
+            With --kill-main there are three generations: main watches while Process-1 plays \
+            the tutorial's main and Process-2 its daemon. After a few of Process-1's lines, \
+            main kills it with SIGKILL: it runs no more code and cannot end its daemon, yet \
+            Process-2 dies within a second, because it asked the kernel for SIGKILL when its \
+            parent dies (prctl(PR_SET_PDEATHSIG)). Add --like-python to start the daemon \
+            without that signal, as CPython does: it is orphaned and keeps saying it is \
+            alive, with a new parent pid, main's (main is a child subreaper, so orphans come \
+            to it instead of to init). main ends it after two ticks; Python would have left \
+            it running.",
         showed: "What it showed: a daemon child does not outlive its main; it was ended by a \
             signal as soon as the main was done.",
     };
 
     pub fn event(h: &Header, e: &Event) -> String {
         match e {
-            Event::Alive { tick } => format!("{} is alive (tick {tick})", h.name),
-            Event::Tick { tick, of } => format!("main works: line {tick} of {of}"),
+            Event::Alive { tick } => {
+                format!("{} is alive (tick {tick}), parent pid {}", h.name, h.ppid)
+            }
+            Event::Tick { tick, of } if h.name == "main" => {
+                format!("main works: line {tick} of {of}")
+            }
+            Event::Tick { tick, of } => {
+                format!(
+                    "{}, the tutorial's main, works: line {tick} of {of}",
+                    h.name
+                )
+            }
             Event::Terminating {
                 child,
                 child_name,
@@ -227,11 +246,28 @@ pub mod daemon {
                 "main is done: sending {} to its daemon child {child_name} (pid {child})",
                 signal.as_str()
             ),
+            Event::KilledMain { child, child_name } => format!(
+                "main kills {child_name} (pid {child}), the tutorial's main, with SIGKILL: it \
+                 runs no more code, so it cannot end its daemon itself"
+            ),
+            Event::EndingOrphan {
+                child,
+                child_name,
+                signal,
+            } => format!(
+                "{child_name} (pid {child}) outlived its parent and runs on as an orphan: \
+                 with no parent-death signal, nothing ends it, and under Python it would \
+                 keep running. main ends it now with {}",
+                signal.as_str()
+            ),
         }
     }
 
     pub fn summary(s: &Summary) -> String {
         let pid = s.child_pid;
+        if let Some(k) = &s.kill_main {
+            return kill_main(s, k);
+        }
         match (s.daemon, s.child_terminated_by) {
             (true, Some(sig)) => format!(
                 "done: the daemon child {pid} was ended by {} when the main ended",
@@ -239,6 +275,34 @@ pub mod daemon {
             ),
             (_, Some(sig)) => format!("done: the child {pid} was ended by {}", sig.as_str()),
             (_, None) => format!("done: the child {pid} ended by itself and was waited for"),
+        }
+    }
+
+    fn kill_main(s: &Summary, k: &KillMain) -> String {
+        let pid = s.child_pid;
+        let after = format!("{} ms", trim_number(k.outlived_ms, 1));
+        let how = s
+            .child_terminated_by
+            .map_or("exited by itself".to_string(), |sig| {
+                format!("was ended by {}", sig.as_str())
+            });
+        if k.like_python {
+            format!(
+                "done: Process-1 was killed with SIGKILL; its daemon Process-2 (pid {pid}) \
+                 was orphaned and kept running, adopted by main (a child subreaper); it {how} \
+                 {after} later, because main ended it. Python would have left it running."
+            )
+        } else if k.orphaned {
+            format!(
+                "done: Process-1 was killed with SIGKILL; its daemon Process-2 (pid {pid}) \
+                 still ran as an orphan, and {how} {after} later"
+            )
+        } else {
+            format!(
+                "done: Process-1 was killed with SIGKILL, and its daemon Process-2 (pid {pid}) \
+                 {how} {after} later, from the kernel: it had asked for that with \
+                 prctl(PR_SET_PDEATHSIG), so it did not outlive its parent"
+            )
         }
     }
 }

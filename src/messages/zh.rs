@@ -216,21 +216,38 @@ pub mod isolate {
 
 pub mod daemon {
     use super::*;
-    use crate::lesson::daemon::{Event, Summary};
+    use crate::lesson::daemon::{Event, KillMain, Summary};
 
     pub const TEXT: LessonText = LessonText {
         explain: "daemon：子进程每 3 秒说一次「总管正常活着」，永远不停；主进程每隔 0.1 \
             秒打印一行「皇帝jason寿正终寝」，十行之后结束。注意子进程是怎么结束的：\
             它是守护进程，随着主进程的结束而结束，主进程一做完就用 SIGTERM 结束它\
             （即使主进程被 SIGKILL 杀死，内核也会结束它）。加上 --no-daemon \
-            它就是普通的子进程：说三次之后自己结束，主进程等待它。",
+            它就是普通的子进程：说三次之后自己结束，主进程等待它。\
+            加上 --kill-main 就有三代进程：主进程在一旁看着，Process-1 扮演教程里的主进程，\
+            Process-2 扮演它的守护进程。Process-1 打印几行之后，主进程用 SIGKILL 杀死它：\
+            它再也不能运行任何代码，没法亲手结束守护进程；可是 Process-2 在一秒之内也死了，\
+            因为它事先请内核在父进程死时给它发 SIGKILL（prctl(PR_SET_PDEATHSIG)）。\
+            再加上 --like-python，守护进程就像 CPython 的那样不要这个信号：它成了孤儿进程，\
+            继续说「总管正常活着」，父进程换成了主进程（主进程是子进程收割者，\
+            孤儿归它而不归 init）。两次之后主进程结束它；换成 Python，它会一直运行下去。",
         showed: "结论：守护进程不会比主进程活得更久；主进程一做完，它就被信号结束了。",
     };
 
     pub fn event(h: &Header, e: &Event) -> String {
         match e {
-            Event::Alive { tick } => format!("{}总管正常活着（第 {tick} 次）", h.name),
-            Event::Tick { tick, of } => format!("皇帝jason寿正终寝（{tick}/{of}）"),
+            Event::Alive { tick } => {
+                format!("{}总管正常活着（第 {tick} 次），父进程: {}", h.name, h.ppid)
+            }
+            Event::Tick { tick, of } if h.name == "main" => {
+                format!("皇帝jason寿正终寝（{tick}/{of}）")
+            }
+            Event::Tick { tick, of } => {
+                format!(
+                    "{}（教程里的主进程）：皇帝jason寿正终寝（{tick}/{of}）",
+                    h.name
+                )
+            }
             Event::Terminating {
                 child,
                 child_name,
@@ -240,11 +257,28 @@ pub mod daemon {
                  守护进程随主进程的结束而结束",
                 signal.as_str()
             ),
+            Event::KilledMain { child, child_name } => format!(
+                "主进程用 SIGKILL 杀死扮演教程主进程的 {child_name}（pid {child}）：\
+                 它再也不能运行任何代码，没法亲手结束它的守护进程"
+            ),
+            Event::EndingOrphan {
+                child,
+                child_name,
+                signal,
+            } => format!(
+                "{child_name}（pid {child}）比父进程活得久，成了孤儿还在运行：\
+                 没有父进程死亡信号，就没有谁来结束它，换成 Python 它会一直运行下去。\
+                 主进程现在用 {} 结束它",
+                signal.as_str()
+            ),
         }
     }
 
     pub fn summary(s: &Summary) -> String {
         let pid = s.child_pid;
+        if let Some(k) = &s.kill_main {
+            return kill_main(s, k);
+        }
         match (s.daemon, s.child_terminated_by) {
             (true, Some(sig)) => format!(
                 "完成：守护进程 {pid} 在主进程结束时被 {} 结束",
@@ -252,6 +286,32 @@ pub mod daemon {
             ),
             (_, Some(sig)) => format!("完成：子进程 {pid} 被 {} 结束", sig.as_str()),
             (_, None) => format!("完成：子进程 {pid} 自己结束，主进程等待了它"),
+        }
+    }
+
+    fn kill_main(s: &Summary, k: &KillMain) -> String {
+        let pid = s.child_pid;
+        let after = format!("{} 毫秒", trim_number(k.outlived_ms, 1));
+        let how = s.child_terminated_by.map_or("自己退出".to_string(), |sig| {
+            format!("被 {} 结束", sig.as_str())
+        });
+        if k.like_python {
+            format!(
+                "完成：Process-1 被 SIGKILL 杀死；它的守护进程 Process-2（pid {pid}）\
+                 成了孤儿，被主进程（子进程收割者）收养，继续运行；{after}之后它{how}，\
+                 是主进程结束了它。换成 Python，它会一直运行下去"
+            )
+        } else if k.orphaned {
+            format!(
+                "完成：Process-1 被 SIGKILL 杀死；它的守护进程 Process-2（pid {pid}）\
+                 成了孤儿还运行了一会儿，{after}之后{how}"
+            )
+        } else {
+            format!(
+                "完成：Process-1 被 SIGKILL 杀死，它的守护进程 Process-2（pid {pid}）\
+                 {after}之后{how}，是内核发的：它事先用 prctl(PR_SET_PDEATHSIG) \
+                 要求了这个信号，所以守护进程随着主进程的结束而结束"
+            )
         }
     }
 }
@@ -265,7 +325,11 @@ pub mod tickets {
             再在排他的 flock(2) 锁下买票：读出票数，睡 1 秒，还有票就减一，写回，\
             释放锁。注意锁是怎样从一个用户传到下一个用户的：抢票成功的人数和票数一样多。\
             加上 --no-lock，所有用户在任何人写回之前都读到同样的票数，\
-            卖出的票比实际的多。",
+            卖出的票比实际的多。加上 --kill-holder，在用户们排队抢锁的时候，主进程在 \
+            /proc/locks（lslocks 显示的就是它）里找到持有锁的用户，在它买票的中途用 \
+            SIGKILL 杀死它：进程一死，内核就关闭它的文件，它的 flock 锁也就释放了，\
+            其他用户照常抢锁买票，文件完好无损。换成 Python 的 multiprocessing.Lock，\
+            锁会一直被占着，其他用户永远等下去。",
         showed: "结论：锁让用户们轮流买票，所以没有一张票被卖两次；运行 \
             `procdemo tickets --tickets 1 --no-lock` 看看锁所防止的竞争。",
     };
