@@ -24,6 +24,7 @@ mod lesson;
 mod lock;
 mod manual;
 mod messages;
+mod proclocks;
 mod render;
 mod sink;
 mod supervisor;

@@ -309,7 +309,7 @@ pub mod daemon {
 
 pub mod tickets {
     use super::*;
-    use crate::lesson::tickets::{Event, Summary};
+    use crate::lesson::tickets::{Event, KillHolder, Summary};
 
     pub const TEXT: LessonText = LessonText {
         explain: "tickets: buyer processes share one ticket file. Each one first searches \
@@ -317,7 +317,12 @@ pub mod tickets {
             sleep 1 s, take a ticket if any is left, write, release. Watch the lock pass from \
             one buyer to the next, and only as many buyers succeed as there were tickets. \
             With --no-lock they all read the same count before anyone writes it back, and \
-            more tickets are sold than there were.",
+            more tickets are sold than there were. With --kill-holder, while the buyers \
+            queue for the lock, main finds the one holding it in /proc/locks (what lslocks \
+            shows) and kills it with SIGKILL in the middle of its buy. The kernel closes a \
+            dead process's files, and that releases its flock: the others carry on, and the \
+            file stays whole. Python's multiprocessing.Lock would have stayed taken, and \
+            every other buyer would have waited forever.",
         showed: "What it showed: the lock made the buyers take turns, so no ticket was sold \
             twice; run `procdemo tickets --tickets 1 --no-lock` to see the race it prevents.",
     };
@@ -341,6 +346,11 @@ pub mod tickets {
             Event::LockReleased => format!("{me} released the lock"),
             Event::Bought { remaining } => format!("{me} bought a ticket ({remaining} left)"),
             Event::SoldOut => format!("{me}: sold out, no ticket left"),
+            Event::KilledHolder { child, child_name } => format!(
+                "main finds {child_name} (pid {child}) holding the lock in /proc/locks (what \
+                 lslocks shows) and kills it with SIGKILL in the middle of its buy: the \
+                 kernel closes its files, and that releases its lock"
+            ),
         }
     }
 
@@ -352,6 +362,8 @@ pub mod tickets {
             remaining,
             oversold,
             lock,
+            unconfirmed,
+            kill_holder,
         } = s;
         let base = format!(
             "done: {buyers} buyer(s), {initial} ticket(s) at the start, {sold} sold, \
@@ -359,7 +371,7 @@ pub mod tickets {
         );
         let gone = initial.saturating_sub(*remaining);
         let extra = sold.saturating_sub(gone);
-        match (oversold, lock) {
+        let mut text = match (oversold, lock) {
             (false, _) => base,
             (true, false) => format!(
                 "{base}: OVERSOLD by {extra}. {sold} buyer(s) were told they got a ticket, \
@@ -368,7 +380,26 @@ pub mod tickets {
                  same new count over the others' (lost updates)"
             ),
             (true, true) => format!("{base}: OVERSOLD by {extra} with the lock on: a bug"),
+        };
+        if *unconfirmed > 0 {
+            text.push_str(&format!(
+                "; {unconfirmed} more ticket(s) left the file unconfirmed: a buyer was killed \
+                 after it took a ticket (its rename) and before it could answer"
+            ));
         }
+        match kill_holder {
+            Some(KillHolder { killed: Some(name) }) => text.push_str(&format!(
+                ". {name} was killed holding the lock: the kernel released it, the other \
+                 buyers carried on, and the file stayed whole. Python's multiprocessing.Lock \
+                 would have stayed taken, and every other buyer would have waited forever"
+            )),
+            Some(KillHolder { killed: None }) => text.push_str(
+                ". No buyer was caught holding the lock, so none was killed: at this \
+                 --time-scale a buy is over in a moment; try --time-scale 0.1",
+            ),
+            None => {}
+        }
+        text
     }
 }
 

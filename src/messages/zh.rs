@@ -318,7 +318,7 @@ pub mod daemon {
 
 pub mod tickets {
     use super::*;
-    use crate::lesson::tickets::{Event, Summary};
+    use crate::lesson::tickets::{Event, KillHolder, Summary};
 
     pub const TEXT: LessonText = LessonText {
         explain: "tickets：多个用户进程共用一个票数文件。每个用户先查票（不加锁读出余票），\
@@ -352,6 +352,11 @@ pub mod tickets {
             Event::LockReleased => format!("{me}释放了锁"),
             Event::Bought { remaining } => format!("{me}抢票成功（余票 {remaining}）"),
             Event::SoldOut => format!("{me}: 没票了"),
+            Event::KilledHolder { child, child_name } => format!(
+                "主进程在 /proc/locks（lslocks 显示的就是它）里找到抢到锁的{}（pid {child}），\
+                 在它买票的中途用 SIGKILL 杀死它：内核关闭它的文件，锁也就释放了",
+                user(child_name)
+            ),
         }
     }
 
@@ -363,12 +368,14 @@ pub mod tickets {
             remaining,
             oversold,
             lock,
+            unconfirmed,
+            kill_holder,
         } = s;
         let base = format!(
             "完成：{buyers} 个用户，开始时 {initial} 张票，卖出 {sold} 张，剩余 {remaining} 张"
         );
         let gone = initial.saturating_sub(*remaining);
-        match (oversold, lock) {
+        let mut text = match (oversold, lock) {
             (false, _) => base,
             (true, false) => format!(
                 "{base}：超卖了 {} 张！{sold} 个用户被告知抢票成功，文件里的票数却只减少了 \
@@ -377,7 +384,26 @@ pub mod tickets {
                 sold.saturating_sub(gone)
             ),
             (true, true) => format!("{base}：加了锁还超卖，这是 bug"),
+        };
+        if *unconfirmed > 0 {
+            text.push_str(&format!(
+                "；另有 {unconfirmed} 张票未确认：有用户在拿到票（rename 完成）之后、\
+                 回答之前被杀死了"
+            ));
         }
+        match kill_holder {
+            Some(KillHolder { killed: Some(name) }) => text.push_str(&format!(
+                "。{}在持有锁的时候被杀死：内核释放了锁，其他用户照常抢锁买票，文件完好无损。\
+                 换成 Python 的 multiprocessing.Lock，锁会一直被占着，其他用户永远等下去",
+                user(name)
+            )),
+            Some(KillHolder { killed: None }) => text.push_str(
+                "。没有抓到持有锁的用户，所以没有人被杀死：在这个 --time-scale 下，\
+                 买票一眨眼就完成了；试试 --time-scale 0.1",
+            ),
+            None => {}
+        }
+        text
     }
 }
 
