@@ -8,6 +8,7 @@ mod harness;
 
 mod architecture;
 mod faults;
+mod faults_lessons;
 mod foundation;
 mod isolate_daemon;
 mod teach;
@@ -37,6 +38,7 @@ fn main() {
         isolate_daemon::tests(),
         tickets::tests(),
         faults::tests(),
+        faults_lessons::tests(),
         teach::tests(),
     ]
     .into_iter()
