@@ -381,11 +381,16 @@ pub mod tickets {
             ),
             (true, true) => format!("{base}: OVERSOLD by {extra} with the lock on: a bug"),
         };
-        if *unconfirmed > 0 {
-            text.push_str(&format!(
-                "; {unconfirmed} more ticket(s) left the file unconfirmed: a buyer was killed \
-                 after it took a ticket (its rename) and before it could answer"
-            ));
+        match unconfirmed {
+            0 => {}
+            1 => text.push_str(
+                "; 1 more ticket left the file unconfirmed: a buyer was killed after it took \
+                 a ticket (its rename) and before it could answer",
+            ),
+            n => text.push_str(&format!(
+                "; {n} more tickets left the file unconfirmed: {n} buyers were killed after \
+                 they took a ticket (their rename) and before they could answer"
+            )),
         }
         match kill_holder {
             Some(KillHolder { killed: Some(name) }) => text.push_str(&format!(

@@ -554,9 +554,9 @@ fn unconfirmed_counts_buyers_killed_after_their_rename() {
                 assert!(s.get("killed").is_none(), "only with --kill-holder: {s}");
             }
             Some("en") => assert!(
-                last.contains("3 more ticket(s) left the file unconfirmed")
-                    && last.contains("killed after it took a ticket")
-                    && last.contains("before it could answer"),
+                last.contains("3 more tickets left the file unconfirmed")
+                    && last.contains("3 buyers were killed after they took a ticket")
+                    && last.contains("before they could answer"),
                 "{last}"
             ),
             Some(_) => assert!(
