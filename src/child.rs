@@ -71,6 +71,14 @@ pub trait Role: Sized {
     fn decode(kv: &mut Fields) -> Result<Self, DecodeError>;
     /// The child's life after its `start` event. Returns its exit code (see `error::code`).
     fn run(self, out: &Out, scale: TimeScale) -> anyhow::Result<i32>;
+    /// Should the kernel kill this child with SIGKILL when its parent dies
+    /// (`PR_SET_PDEATHSIG`)? Every procdemo child does, so that none outlives a main killed
+    /// with SIGKILL. A role that shows life without it (the daemon of `daemon --kill-main
+    /// --like-python`, as CPython starts it) says no, and must then notice its main's end
+    /// some other way.
+    fn dies_with_parent(&self) -> bool {
+        true
+    }
 }
 
 /// What every child is told, whatever its lesson: who it is, whom to outlive-check, the run's
@@ -356,8 +364,15 @@ pub fn refuse(e: &DecodeError) -> i32 {
 /// Run a child's role in this process (exec'ed, or just forked). Returns the exit code.
 pub fn run<R: Role>(spec: Spec, role: R) -> i32 {
     // First, before any event: restore default signal handling, and make sure we die with our
-    // parent. See `sys` for why each is needed.
-    let setup = sys::reset_child_signals().and_then(|()| sys::die_with_parent(spec.parent));
+    // parent (unless the role says otherwise). See `sys` for why each is needed.
+    let tie = |()| {
+        if role.dies_with_parent() {
+            sys::die_with_parent(spec.parent)
+        } else {
+            sys::check_parent(spec.parent)
+        }
+    };
+    let setup = sys::reset_child_signals().and_then(tie);
     let result = setup.and_then(|()| {
         // With --timeline, every event also goes into the run's shared record.
         if let Some(fd) = spec.timeline {
@@ -374,6 +389,13 @@ pub fn run<R: Role>(spec: Spec, role: R) -> i32 {
         // Stdout closed: end quietly, with the status a shell shows for death by SIGPIPE
         // (never 0, which a buyer uses to say "bought").
         Err(e) if e.downcast_ref::<OutputClosed>().is_some() => error::code::CLOSED_PIPE,
+        // Our parent died while we were starting (the run is being torn down): nobody to tell.
+        Err(e)
+            if e.downcast_ref::<sys::ParentGone>()
+                .is_some_and(sys::ParentGone::parent_ended) =>
+        {
+            error::code::FAILURE
+        }
         Err(e) => {
             let _ = crate::sink::write_line(
                 std::io::stderr(),

@@ -25,6 +25,7 @@ mod lock;
 mod manual;
 mod messages;
 mod procfs;
+mod proclocks;
 mod quiz;
 mod quote;
 mod render;

@@ -141,14 +141,7 @@ impl<'o> Supervisor<'o> {
     pub fn start<R: Role>(&mut self, name: String, role: R, method: Method) -> Result<Pid> {
         // A Ctrl-C during a long start loop should not wait for the loop to finish.
         self.poll(Some(Duration::ZERO))?;
-        let spec = Spec {
-            name: name.clone(),
-            parent: nix::unistd::getpid(),
-            clock: self.out.clock(),
-            scale: self.scale,
-            format: self.out.format(),
-            timeline: record::inherited(),
-        };
+        let spec = spec(self.out, self.scale, &name);
         let started = match method {
             Method::Exec => spec
                 .command(&role)
@@ -170,6 +163,42 @@ impl<'o> Supervisor<'o> {
             child_name: name,
         })?;
         Ok(pid)
+    }
+
+    /// Take charge of `name` (pid `pid`), a process this run did not start itself: a
+    /// grandchild that one of our children started, which the kernel re-parents to us when
+    /// that child dies because we are a child subreaper (`sys::become_subreaper`). From now on
+    /// it is reaped, reported and stopped like our own children.
+    ///
+    /// Its parent must be one of our children, started before it (so that, when every child
+    /// is stopped, its parent is reaped first and it is ours by the time we wait for it), and
+    /// it must not have been reaped by that parent: until one of the two reaps it, its pid
+    /// cannot be reused, so signalling it never hits an unrelated process.
+    pub fn adopt_grandchild(&mut self, pid: Pid, name: String) {
+        if !self.is_running(pid) {
+            self.running.push(Running::new(pid, name));
+        }
+    }
+
+    /// Send `sig` to `pid` if it is a child of this run not yet reaped (so the pid is still
+    /// ours: see `terminate`). Returns whether it was sent.
+    pub fn signal(&self, pid: Pid, sig: Signal) -> Result<bool> {
+        if !self.is_running(pid) {
+            return Ok(false);
+        }
+        kill(pid, sig).with_context(|| format!("kill({pid}, {})", sig.as_str()))?;
+        Ok(true)
+    }
+
+    /// Wait up to `timeout` (real time, not scaled) until `fd` is readable or hung up,
+    /// reaping children meanwhile and stopping at once on SIGINT or SIGTERM. Without `fd`,
+    /// just wait. Returns whether `fd` is ready.
+    pub fn wait_readable_for(
+        &mut self,
+        fd: Option<BorrowedFd<'_>>,
+        timeout: Duration,
+    ) -> Result<bool> {
+        self.poll_with(Some(timeout), fd)
     }
 
     /// Wait until `pid` has ended and been reaped: Python's `p.join()`. A held child is let go
@@ -326,8 +355,12 @@ impl<'o> Supervisor<'o> {
         self.poll_with(timeout, None).map(drop)
     }
 
-    /// `poll`, also waking when `extra` becomes readable; returns whether it is.
-    fn poll_with(&mut self, timeout: Option<Duration>, extra: Option<BorrowedFd>) -> Result<bool> {
+    /// `poll`, also waking when `extra` is readable or hung up; returns whether it is.
+    fn poll_with(
+        &mut self,
+        timeout: Option<Duration>,
+        extra: Option<BorrowedFd<'_>>,
+    ) -> Result<bool> {
         let ts = timeout.map(TimeSpec::from_duration);
         let stdout = std::io::stdout();
         // Watching stdout with no events requested still reports POLLERR once the reading end
@@ -556,6 +589,36 @@ impl Drop for Waiting<'_> {
             self.out.mark(Mark::End(Span::Joining));
         }
     }
+}
+
+/// What a child of this process is told: its name, and the run's clock, scale and output.
+fn spec(out: &Out, scale: TimeScale, name: &str) -> Spec {
+    Spec {
+        name: name.to_owned(),
+        parent: nix::unistd::getpid(),
+        clock: out.clock(),
+        scale,
+        format: out.format(),
+        timeline: record::inherited(),
+    }
+}
+
+/// Start a child that no [`Supervisor`] owns: nothing waits for it, stops it or reaps it
+/// here. For a child process that starts a grandchild and is then meant to vanish without
+/// a word (killed, or exiting at once) while the grandchild lives on: a supervisor's guard
+/// would end the grandchild with it. Whoever is meant to reap the grandchild in the end (the
+/// main, as a child subreaper) must know it exists. Emits `spawned`, as `Supervisor::start`.
+pub fn start_unowned<R: Role>(out: &Out, scale: TimeScale, name: &str, role: &R) -> Result<Pid> {
+    let child = spec(out, scale, name)
+        .command(role)
+        .spawn()
+        .with_context(|| format!("could not start {name}"))?;
+    let pid = Pid::from_raw(child.id() as i32);
+    out.emit(&Common::Spawned {
+        child: pid,
+        child_name: name.to_owned(),
+    })?;
+    Ok(pid)
 }
 
 /// A child (any child, or the one given) that has exited and not been reaped yet, and how it

@@ -129,8 +129,15 @@ pub fn restore_sigchld() -> Result<()> {
 pub fn die_with_parent(expected_parent: Pid) -> Result<()> {
     #[cfg(target_os = "linux")]
     nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).context("prctl(PR_SET_PDEATHSIG)")?;
+    check_parent(expected_parent)
+}
+
+/// Fail with [`ParentGone`] if our parent is not (or no longer) the process that started us:
+/// it died before we got this far, and we were re-parented (getppid(2) then names the
+/// adopter).
+pub fn check_parent(expected_parent: Pid) -> Result<()> {
     if nix::unistd::getppid() != expected_parent {
-        bail!("parent {expected_parent} is already gone");
+        return Err(ParentGone(expected_parent).into());
     }
     Ok(())
 }
@@ -164,6 +171,33 @@ pub fn pidfd_open(pid: Pid) -> Result<OwnedFd> {
     // SAFETY: the kernel just returned this descriptor to us, open and owned by nobody else.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
+
+/// A child's parent is not the process that started it. If that process has ended, the
+/// run is being torn down and nobody is left to tell: the child ends without a word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParentGone(pub Pid);
+
+impl ParentGone {
+    /// Has the expected parent ended (gone, or a zombie: `/proc/<pid>/stat`, proc(5))? If
+    /// not, someone typed a `--child` command line naming another process as its parent.
+    pub fn parent_ended(&self) -> bool {
+        match std::fs::read_to_string(format!("/proc/{}/stat", self.0)) {
+            Ok(stat) => stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                .is_some_and(|state| matches!(state, "Z" | "X")),
+            Err(_) => true,
+        }
+    }
+}
+
+impl std::fmt::Display for ParentGone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "parent {} is already gone", self.0)
+    }
+}
+
+impl std::error::Error for ParentGone {}
 
 /// Name this process `procdemo` in ps(1) and top(1).
 ///

@@ -341,8 +341,23 @@ mod tests {
                 round_trip(&s, spawn::Role);
                 round_trip(&s, join::Role { secs: 2 });
                 round_trip(&s, isolate::Role { value: -7, pipe: 5 });
-                round_trip(&s, daemon::Role { ticks: None });
-                round_trip(&s, daemon::Role { ticks: Some(3) });
+                round_trip(&s, daemon::Role::Daemon { ticks: None });
+                round_trip(&s, daemon::Role::Daemon { ticks: Some(3) });
+                let pipes = daemon::Pipes {
+                    report: 5,
+                    lifeline: 6,
+                };
+                for like_python in [false, true] {
+                    round_trip(
+                        &s,
+                        daemon::Role::TutorialMain {
+                            lines: 0,
+                            like_python,
+                            pipes,
+                        },
+                    );
+                    round_trip(&s, daemon::Role::TutorialDaemon { like_python, pipes });
+                }
                 round_trip(&s, zombie::Role);
                 round_trip(
                     &s,
@@ -405,6 +420,11 @@ mod tests {
             &format!("{base} sleep=10001"),
             "--child daemon name=x parent=1 epoch=0 scale=1 out=json ticks=0",
             "--child daemon name=x parent=1 epoch=0 scale=1 out=json ticks=99999999999",
+            "--child daemon name=x parent=1 epoch=0 scale=1 out=json as=boss python=0",
+            "--child daemon name=x parent=1 epoch=0 scale=1 out=json as=daemon python=1 \
+             report=1 lifeline=6",
+            "--child daemon name=x parent=1 epoch=0 scale=1 out=json as=main lines=10001 \
+             python=0 report=5 lifeline=6",
         ] {
             let args: Vec<OsString> = line.split(' ').map(OsString::from).collect();
             assert!(decode_only(&args).is_err(), "{line} decoded");
@@ -544,7 +564,7 @@ mod tests {
             };
             round_trip(&s, join::Role { secs });
             round_trip(&s, isolate::Role { value, pipe: 3 + (secs % 1000) as i32 });
-            round_trip(&s, daemon::Role { ticks: (secs > 0).then_some(secs) });
+            round_trip(&s, daemon::Role::Daemon { ticks: (secs > 0).then_some(secs) });
             round_trip(&s, tickets::Role {
                 data: PathBuf::from(OsString::from_vec(data)),
                 lock: value % 2 == 0,

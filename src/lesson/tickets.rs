@@ -18,18 +18,34 @@
 //! How does the main learn how many tickets were sold? It does not read its buyers' output.
 //! Each buyer answers with its exit status, which the kernel hands to the parent in
 //! `waitpid(2)`: [`code::SUCCESS`] (bought) or [`code::SOLD_OUT`]. Anything else is a failure, and a buyer
-//! killed by a signal never answered.
+//! killed by a signal never answered. A buyer killed after its rename(2) took a ticket all
+//! the same: the file's count went down by more than the answers say. The summary counts
+//! those tickets as `unconfirmed`; they were never sold twice.
+//!
+//! `--kill-holder` is the fault the lock is for. While the buyers queue for it, the main
+//! finds the one holding it in `/proc/locks` (see `proclocks`; `lslocks` shows the same) and
+//! kills it with SIGKILL in the middle of its buy. A process that dies has its files closed
+//! by the kernel, and closing the lock file is what releases a flock: the next buyer gets
+//! the lock, and the file is whole, since the writer never touched it in place. Python's
+//! `multiprocessing.Lock` is a semaphore that only `release()` gives back: the others would
+//! wait forever.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
+use nix::sys::signal::Signal;
+use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
 use crate::child::{self, DecodeError, Encoder, Fields, Method};
 use crate::error::code;
-use crate::event::{Ended, LessonEvent, Mark, Outcome, Span};
-use crate::lock;
+use crate::event::{Accent, Ended, LessonEvent, Mark, Outcome, Span};
 use crate::lesson::TourPart;
+use crate::lock;
+use crate::proclocks::{self, FileId};
 use crate::sink::{Out, Settings};
 use crate::supervisor::Supervisor;
 use crate::ticketfile::{self, Tickets};
@@ -56,6 +72,11 @@ pub struct Args {
     /// Skip the lock, to see the race the lock prevents
     #[arg(long)]
     pub no_lock: bool,
+
+    /// Find the buyer holding the lock in /proc/locks and kill it with SIGKILL mid-buy: the
+    /// kernel releases its lock and the others carry on
+    #[arg(long, conflicts_with = "no_lock")]
+    pub kill_holder: bool,
 }
 
 /// In the tour: part 1, the tutorial's own examples.
@@ -69,7 +90,7 @@ pub const EXAMPLES: &str = "\
 Examples:
   procdemo --time-scale 0.1 tickets --tickets 1       # 10 buyers, 1 ticket, 1 sale
   procdemo --time-scale 0.1 tickets --tickets 1 --no-lock --timeline  # the oversell
-  procdemo --lang zh --time-scale 0.01 tickets --buyers 10 --tickets 1";
+  procdemo --lang zh --time-scale 0.1 tickets --tickets 3 --kill-holder  # SIGKILL it";
 
 #[derive(Clone, Debug, PartialEq, Serialize, strum::IntoStaticStr, strum::VariantNames)]
 #[serde(untagged)]
@@ -95,6 +116,13 @@ pub enum Event {
     Bought { remaining: u64 },
     /// buyer: the count it read under the lock was 0.
     SoldOut,
+    /// main, `--kill-holder`: it found this buyer holding the lock in `/proc/locks`, and has
+    /// just sent it SIGKILL.
+    KilledHolder {
+        #[serde(serialize_with = "crate::event::pid")]
+        child: Pid,
+        child_name: String,
+    },
 }
 
 impl LessonEvent for Event {
@@ -109,7 +137,15 @@ impl LessonEvent for Event {
             Event::Reset { .. }
             | Event::TempsCleaned { .. }
             | Event::AlreadySoldOut { .. }
-            | Event::Search { .. } => None,
+            | Event::Search { .. }
+            | Event::KilledHolder { .. } => None,
+        }
+    }
+
+    fn accent(&self) -> Accent {
+        match self {
+            Event::KilledHolder { .. } => Accent::Warning,
+            _ => Accent::Plain,
         }
     }
 }
@@ -122,6 +158,21 @@ pub struct Summary {
     pub remaining: u64,
     pub oversold: bool,
     pub lock: bool,
+    /// Tickets the file gave away that no buyer answered for: `initial - remaining - sold`
+    /// when positive. Each one was taken by a buyer killed after its rename(2) and before its
+    /// answer. Exact for a run alone on its file; another run's buyers on the same file
+    /// add theirs (then it is an upper bound).
+    pub unconfirmed: u64,
+    /// Only with `--kill-holder`.
+    #[serde(flatten)]
+    pub kill_holder: Option<KillHolder>,
+}
+
+/// What `--kill-holder` adds to the summary.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KillHolder {
+    /// The buyer killed while it held the lock; `None` if none was caught holding it.
+    pub killed: Option<String>,
 }
 
 pub fn run(s: &Settings, args: &Args) -> Result<()> {
@@ -165,6 +216,15 @@ pub fn run(s: &Settings, args: &Args) -> Result<()> {
         pids.push(buyers.start(format!("buyer-{i}"), role.clone(), Method::Exec)?);
     }
 
+    // --kill-holder: while they queue for the lock, kill the one that holds it.
+    let kill_holder = if args.kill_holder {
+        Some(KillHolder {
+            killed: kill_the_holder(&out, &mut buyers, s.scale, data, &pids)?,
+        })
+    } else {
+        None
+    };
+
     // Join every buyer; its exit status is its answer.
     let mut sold = 0u64;
     for pid in pids {
@@ -183,7 +243,10 @@ pub fn run(s: &Settings, args: &Args) -> Result<()> {
         .context("reading the count after the buyers")?
         .count;
     // More buyers were told "bought" than the file gave away: tickets were sold twice.
-    let oversold = sold > initial.saturating_sub(remaining);
+    let gone = initial.saturating_sub(remaining);
+    let oversold = sold > gone;
+    // The file gave away more than the buyers answered for: buyers killed after their rename.
+    let unconfirmed = gone.saturating_sub(sold);
     out.emit(&Summary {
         buyers: args.buyers,
         initial,
@@ -191,6 +254,8 @@ pub fn run(s: &Settings, args: &Args) -> Result<()> {
         remaining,
         oversold,
         lock: with_lock,
+        unconfirmed,
+        kill_holder,
     })?;
 
     if oversold && with_lock {
@@ -202,6 +267,82 @@ pub fn run(s: &Settings, args: &Args) -> Result<()> {
         );
     }
     buyers.finish()
+}
+
+/// `--kill-holder`: watch `/proc/locks` until one of our buyers holds the lock, and kill it
+/// with SIGKILL, mid-buy. Returns its name; `None` if every buyer was done before one was
+/// caught holding the lock (at a tiny `--time-scale` a buy takes only milliseconds).
+fn kill_the_holder(
+    out: &Out,
+    buyers: &mut Supervisor,
+    scale: TimeScale,
+    data: &Path,
+    pids: &[Pid],
+) -> Result<Option<String>> {
+    // The lock file as /proc/locks names it: device and inode (created if no buyer has yet;
+    // we only look at it, we never lock it).
+    let lock_file = lock::open(data)?;
+    let file = FileId::of(&lock_file.metadata().context("fstat of the lock file")?);
+    drop(lock_file);
+    // Look a few times per hold; at least every millisecond or so, at most every 20 ms.
+    let every = scale
+        .of(BUY_SECONDS)
+        .map_or(Duration::from_millis(1), |hold| hold / 5)
+        .clamp(Duration::from_millis(1), Duration::from_millis(20));
+    while pids.iter().any(|&pid| buyers.is_running(pid)) {
+        for holder in proclocks::read_flock_holders(file)? {
+            // Only a buyer of ours: another run's buyer or a `flock` script may hold it too.
+            let Some(i) = pids.iter().position(|&p| p == holder) else {
+                continue;
+            };
+            if !buyers.is_running(holder) {
+                continue;
+            }
+            if caught_holding(buyers, holder, file)? {
+                buyers.signal(holder, Signal::SIGKILL)?;
+                let name = format!("buyer-{i}");
+                out.emit(&Event::KilledHolder {
+                    child: holder,
+                    child_name: name.clone(),
+                })?;
+                return Ok(Some(name));
+            }
+        }
+        buyers.wait_readable_for(None, every)?;
+    }
+    Ok(None)
+}
+
+/// Freeze `pid` with SIGSTOP and look again: a stopped process cannot let go of its lock, so
+/// if it still holds it now, it holds it until it dies. If not, let it go on (SIGCONT) and
+/// return false. Returns true with the buyer stopped, holding the lock.
+fn caught_holding(buyers: &mut Supervisor, pid: Pid, file: FileId) -> Result<bool> {
+    if !buyers.signal(pid, Signal::SIGSTOP)? {
+        return Ok(false);
+    }
+    // Wait until it has stopped (or ended), and leave that state to be collected: WNOWAIT
+    // (waitid(2)), so the supervisor still reaps it as usual.
+    let flags = WaitPidFlag::WSTOPPED | WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT;
+    let stopped = loop {
+        match waitid(Id::Pid(pid), flags) {
+            Ok(WaitStatus::Stopped(..)) => break true,
+            Ok(_) => break false,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e).context("waitid"),
+        }
+    };
+    let holds = stopped
+        && match proclocks::read_flock_holders(file) {
+            Ok(holders) => holders.contains(&pid),
+            Err(e) => {
+                buyers.signal(pid, Signal::SIGCONT)?;
+                return Err(e);
+            }
+        };
+    if !holds {
+        buyers.signal(pid, Signal::SIGCONT)?;
+    }
+    Ok(holds)
 }
 
 /// `--tickets N`: set the count to N, under the lock, before any buyer starts. Other keys of

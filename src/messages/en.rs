@@ -299,7 +299,7 @@ pub mod isolate {
 
 pub mod daemon {
     use super::*;
-    use crate::lesson::daemon::{Args, Event, Summary};
+    use crate::lesson::daemon::{Args, Event, KillMain, Summary};
 
     pub const ABOUT: &str = "A daemon child is ended when the main process ends (part 4)";
     pub const SHOWED: &str = "What it showed: a daemon child does not outlive its main; it was \
@@ -313,6 +313,25 @@ pub mod daemon {
             count(a.ticks as u64, "line", "lines"),
             secs(100.0 * scale)
         );
+        if a.kill_main {
+            let python = if a.like_python {
+                " With --like-python the daemon starts without that signal, as CPython's \
+                 does: it is orphaned and keeps saying it is alive, with a new parent pid, \
+                 main's (main is a child subreaper, so orphans come to it instead of to \
+                 init). main ends it after two ticks; Python would have left it running."
+            } else {
+                " Add --like-python to start the daemon without that signal, as CPython does."
+            };
+            return format!(
+                "daemon --kill-main: three generations. main watches while Process-1 plays the \
+                 tutorial's main and Process-2 its daemon, saying it is alive every {}. After \
+                 a few of Process-1's lines, main kills it with SIGKILL: it runs no more code \
+                 and cannot end its daemon, yet Process-2 dies within a second, because it \
+                 asked the kernel for SIGKILL when its parent dies (prctl(PR_SET_PDEATHSIG)).\
+                 {python}",
+                secs(3000.0 * scale)
+            );
+        }
         if a.no_daemon {
             return format!(
                 "{main} With --no-daemon the child is an ordinary child: it says it is alive \
@@ -333,8 +352,18 @@ pub mod daemon {
 
     pub fn event(h: &Header, e: &Event) -> String {
         match e {
-            Event::Alive { tick } => format!("{} is alive (tick {tick})", h.name),
-            Event::Tick { tick, of } => format!("main works: line {tick} of {of}"),
+            Event::Alive { tick } => {
+                format!("{} is alive (tick {tick}), parent pid {}", h.name, h.ppid)
+            }
+            Event::Tick { tick, of } if h.name == "main" => {
+                format!("main works: line {tick} of {of}")
+            }
+            Event::Tick { tick, of } => {
+                format!(
+                    "{}, the tutorial's main, works: line {tick} of {of}",
+                    h.name
+                )
+            }
             Event::Terminating {
                 child,
                 child_name,
@@ -343,11 +372,28 @@ pub mod daemon {
                 "main is done: sending {} to its daemon child {child_name} (pid {child})",
                 signal.as_str()
             ),
+            Event::KilledMain { child, child_name } => format!(
+                "main kills {child_name} (pid {child}), the tutorial's main, with SIGKILL: it \
+                 runs no more code, so it cannot end its daemon itself"
+            ),
+            Event::EndingOrphan {
+                child,
+                child_name,
+                signal,
+            } => format!(
+                "{child_name} (pid {child}) outlived its parent and runs on as an orphan: \
+                 with no parent-death signal, nothing ends it, and under Python it would \
+                 keep running. main ends it now with {}",
+                signal.as_str()
+            ),
         }
     }
 
     pub fn summary(s: &Summary) -> String {
         let pid = s.child_pid;
+        if let Some(k) = &s.kill_main {
+            return kill_main(s, k);
+        }
         match (s.daemon, s.child_terminated_by) {
             (true, Some(sig)) => format!(
                 "done: the daemon child {pid} was ended by {} when the main ended",
@@ -357,11 +403,39 @@ pub mod daemon {
             (_, None) => format!("done: the child {pid} ended by itself and was waited for"),
         }
     }
+
+    fn kill_main(s: &Summary, k: &KillMain) -> String {
+        let pid = s.child_pid;
+        let after = format!("{} ms", trim_number(k.outlived_ms, 1));
+        let how = s
+            .child_terminated_by
+            .map_or("exited by itself".to_string(), |sig| {
+                format!("was ended by {}", sig.as_str())
+            });
+        if k.like_python {
+            format!(
+                "done: Process-1 was killed with SIGKILL; its daemon Process-2 (pid {pid}) \
+                 was orphaned and kept running, adopted by main (a child subreaper); it {how} \
+                 {after} later, because main ended it. Python would have left it running."
+            )
+        } else if k.orphaned {
+            format!(
+                "done: Process-1 was killed with SIGKILL; its daemon Process-2 (pid {pid}) \
+                 still ran as an orphan, and {how} {after} later"
+            )
+        } else {
+            format!(
+                "done: Process-1 was killed with SIGKILL, and its daemon Process-2 (pid {pid}) \
+                 {how} {after} later, from the kernel: it had asked for that with \
+                 prctl(PR_SET_PDEATHSIG), so it did not outlive its parent"
+            )
+        }
+    }
 }
 
 pub mod tickets {
     use super::*;
-    use crate::lesson::tickets::{Args, Event, Summary};
+    use crate::lesson::tickets::{Args, Event, KillHolder, Summary};
 
     pub const ABOUT: &str = "Buyers race for tickets in a shared file; an exclusive flock keeps \
         the count right (part 5)";
@@ -382,6 +456,16 @@ pub mod tickets {
             crate::quote::shell_quote(&a.data),
             secs(1000.0 * scale)
         );
+        if a.kill_holder {
+            return format!(
+                "{start} With --kill-holder, while the buyers queue for the lock, main finds \
+                 the one holding it in /proc/locks (what lslocks shows) and kills it with \
+                 SIGKILL in the middle of its buy. The kernel closes a dead process's files, \
+                 and that releases its flock: the others carry on, and the file stays whole. \
+                 Python's multiprocessing.Lock would have stayed taken, and every other buyer \
+                 would have waited forever."
+            );
+        }
         let rest = if a.no_lock {
             "With --no-lock nobody takes the lock: watch the buyers read the same count \
              before anyone writes it back, so more buyers are told they bought a ticket than \
@@ -420,6 +504,11 @@ pub mod tickets {
             Event::LockReleased => format!("{me} released the lock"),
             Event::Bought { remaining } => format!("{me} bought a ticket ({remaining} left)"),
             Event::SoldOut => format!("{me}: sold out, no ticket left"),
+            Event::KilledHolder { child, child_name } => format!(
+                "main finds {child_name} (pid {child}) holding the lock in /proc/locks (what \
+                 lslocks shows) and kills it with SIGKILL in the middle of its buy: the \
+                 kernel closes its files, and that releases its lock"
+            ),
         }
     }
 
@@ -431,6 +520,8 @@ pub mod tickets {
             remaining,
             oversold,
             lock,
+            unconfirmed,
+            kill_holder,
         } = s;
         let base = format!(
             "done: {}, {} at the start, {sold} sold, {remaining} left",
@@ -439,7 +530,7 @@ pub mod tickets {
         );
         let gone = initial.saturating_sub(*remaining);
         let extra = sold.saturating_sub(gone);
-        match (oversold, lock) {
+        let mut text = match (oversold, lock) {
             (false, _) => base,
             (true, false) => format!(
                 "{base}: OVERSOLD by {extra}. {} told they got a ticket, \
@@ -453,7 +544,31 @@ pub mod tickets {
                 }
             ),
             (true, true) => format!("{base}: OVERSOLD by {extra} with the lock on: a bug"),
+        };
+        match unconfirmed {
+            0 => {}
+            1 => text.push_str(
+                "; 1 more ticket left the file unconfirmed: a buyer was killed after it took \
+                 a ticket (its rename) and before it could answer",
+            ),
+            n => text.push_str(&format!(
+                "; {n} more tickets left the file unconfirmed: {n} buyers were killed after \
+                 they took a ticket (their rename) and before they could answer"
+            )),
         }
+        match kill_holder {
+            Some(KillHolder { killed: Some(name) }) => text.push_str(&format!(
+                ". {name} was killed holding the lock: the kernel released it, the other \
+                 buyers carried on, and the file stayed whole. Python's multiprocessing.Lock \
+                 would have stayed taken, and every other buyer would have waited forever"
+            )),
+            Some(KillHolder { killed: None }) => text.push_str(
+                ". No buyer was caught holding the lock, so none was killed: at this \
+                 --time-scale a buy is over in a moment; try --time-scale 0.1",
+            ),
+            None => {}
+        }
+        text
     }
 }
 

@@ -313,7 +313,7 @@ pub mod isolate {
 
 pub mod daemon {
     use super::*;
-    use crate::lesson::daemon::{Args, Event, Summary};
+    use crate::lesson::daemon::{Args, Event, KillMain, Summary};
 
     pub const ABOUT: &str = "守护进程随主进程的结束而结束（第 4 部分）";
     pub const OPTIONS: &[(&str, &str)] = &[
@@ -333,6 +333,23 @@ pub mod daemon {
             secs(100.0 * scale),
             a.ticks
         );
+        if a.kill_main {
+            let python = if a.like_python {
+                "加上了 --like-python，守护进程就像 CPython 的那样不要这个信号：它成了孤儿进程，\
+                 继续说「总管正常活着」，父进程换成了主进程（主进程是子进程收割者，\
+                 孤儿归它而不归 init）。两次之后主进程结束它；换成 Python，它会一直运行下去。"
+            } else {
+                "再加上 --like-python，守护进程就像 CPython 的那样不要这个信号。"
+            };
+            return format!(
+                "daemon --kill-main：三代进程。主进程在一旁看着，Process-1 扮演教程里的主进程，\
+                 Process-2 扮演它的守护进程，每 {} 说一次「总管正常活着」。Process-1 \
+                 打印几行之后，主进程用 SIGKILL 杀死它：它再也不能运行任何代码，\
+                 没法亲手结束守护进程；可是 Process-2 在一秒之内也死了，因为它事先请内核\
+                 在父进程死时给它发 SIGKILL（prctl(PR_SET_PDEATHSIG)）。{python}",
+                secs(3000.0 * scale)
+            );
+        }
         if a.no_daemon {
             return format!(
                 "{main}加上了 --no-daemon：子进程是普通的子进程，说三次之后自己结束，\
@@ -351,8 +368,18 @@ pub mod daemon {
 
     pub fn event(h: &Header, e: &Event) -> String {
         match e {
-            Event::Alive { tick } => format!("{}总管正常活着（第 {tick} 次）", h.name),
-            Event::Tick { tick, of } => format!("皇帝jason寿正终寝（{tick}/{of}）"),
+            Event::Alive { tick } => {
+                format!("{}总管正常活着（第 {tick} 次），父进程: {}", h.name, h.ppid)
+            }
+            Event::Tick { tick, of } if h.name == "main" => {
+                format!("皇帝jason寿正终寝（{tick}/{of}）")
+            }
+            Event::Tick { tick, of } => {
+                format!(
+                    "{}（教程里的主进程）：皇帝jason寿正终寝（{tick}/{of}）",
+                    h.name
+                )
+            }
             Event::Terminating {
                 child,
                 child_name,
@@ -362,11 +389,28 @@ pub mod daemon {
                  守护进程随主进程的结束而结束",
                 signal.as_str()
             ),
+            Event::KilledMain { child, child_name } => format!(
+                "主进程用 SIGKILL 杀死扮演教程主进程的 {child_name}（pid {child}）：\
+                 它再也不能运行任何代码，没法亲手结束它的守护进程"
+            ),
+            Event::EndingOrphan {
+                child,
+                child_name,
+                signal,
+            } => format!(
+                "{child_name}（pid {child}）比父进程活得久，成了孤儿还在运行：\
+                 没有父进程死亡信号，就没有谁来结束它，换成 Python 它会一直运行下去。\
+                 主进程现在用 {} 结束它",
+                signal.as_str()
+            ),
         }
     }
 
     pub fn summary(s: &Summary) -> String {
         let pid = s.child_pid;
+        if let Some(k) = &s.kill_main {
+            return kill_main(s, k);
+        }
         match (s.daemon, s.child_terminated_by) {
             (true, Some(sig)) => format!(
                 "完成：守护进程 {pid} 在主进程结束时被 {} 结束",
@@ -376,11 +420,37 @@ pub mod daemon {
             (_, None) => format!("完成：子进程 {pid} 自己结束，主进程等待了它"),
         }
     }
+
+    fn kill_main(s: &Summary, k: &KillMain) -> String {
+        let pid = s.child_pid;
+        let after = format!("{} 毫秒", trim_number(k.outlived_ms, 1));
+        let how = s.child_terminated_by.map_or("自己退出".to_string(), |sig| {
+            format!("被 {} 结束", sig.as_str())
+        });
+        if k.like_python {
+            format!(
+                "完成：Process-1 被 SIGKILL 杀死；它的守护进程 Process-2（pid {pid}）\
+                 成了孤儿，被主进程（子进程收割者）收养，继续运行；{after}之后它{how}，\
+                 是主进程结束了它。换成 Python，它会一直运行下去"
+            )
+        } else if k.orphaned {
+            format!(
+                "完成：Process-1 被 SIGKILL 杀死；它的守护进程 Process-2（pid {pid}）\
+                 成了孤儿还运行了一会儿，{after}之后{how}"
+            )
+        } else {
+            format!(
+                "完成：Process-1 被 SIGKILL 杀死，它的守护进程 Process-2（pid {pid}）\
+                 {after}之后{how}，是内核发的：它事先用 prctl(PR_SET_PDEATHSIG) \
+                 要求了这个信号，所以守护进程随着主进程的结束而结束"
+            )
+        }
+    }
 }
 
 pub mod tickets {
     use super::*;
-    use crate::lesson::tickets::{Args, Event, Summary};
+    use crate::lesson::tickets::{Args, Event, KillHolder, Summary};
 
     pub const ABOUT: &str = "用户们抢同一个文件里的票；排他的 flock 锁保证票数正确（第 5 部分）";
     pub const OPTIONS: &[(&str, &str)] = &[
@@ -404,6 +474,15 @@ pub mod tickets {
             crate::quote::shell_quote(&a.data),
             secs(1000.0 * scale)
         );
+        if a.kill_holder {
+            return format!(
+                "{start}加上 --kill-holder，在用户们排队抢锁的时候，主进程在 /proc/locks\
+                 （lslocks 显示的就是它）里找到持有锁的用户，在它买票的中途用 SIGKILL \
+                 杀死它：进程一死，内核就关闭它的文件，它的 flock 锁也就释放了，\
+                 其他用户照常抢锁买票，文件完好无损。换成 Python 的 multiprocessing.Lock，\
+                 锁会一直被占着，其他用户永远等下去。"
+            );
+        }
         let rest = if a.no_lock {
             "加上了 --no-lock，谁都不加锁：注意用户们在任何人写回之前都读到同样的票数，\
              被告知抢票成功的人比票数减少的多（更新丢失），摘要会说多了几张。"
@@ -434,6 +513,11 @@ pub mod tickets {
             Event::LockReleased => format!("{me}释放了锁"),
             Event::Bought { remaining } => format!("{me}抢票成功（余票 {remaining}）"),
             Event::SoldOut => format!("{me}: 没票了"),
+            Event::KilledHolder { child, child_name } => format!(
+                "主进程在 /proc/locks（lslocks 显示的就是它）里找到抢到锁的{}（pid {child}），\
+                 在它买票的中途用 SIGKILL 杀死它：内核关闭它的文件，锁也就释放了",
+                user(child_name)
+            ),
         }
     }
 
@@ -445,12 +529,14 @@ pub mod tickets {
             remaining,
             oversold,
             lock,
+            unconfirmed,
+            kill_holder,
         } = s;
         let base = format!(
             "完成：{buyers} 个用户，开始时 {initial} 张票，卖出 {sold} 张，剩余 {remaining} 张"
         );
         let gone = initial.saturating_sub(*remaining);
-        match (oversold, lock) {
+        let mut text = match (oversold, lock) {
             (false, _) => base,
             (true, false) => format!(
                 "{base}：超卖了 {} 张！{sold} 个用户被告知抢票成功，文件里的票数却只减少了 \
@@ -459,7 +545,26 @@ pub mod tickets {
                 sold.saturating_sub(gone)
             ),
             (true, true) => format!("{base}：加了锁还超卖，这是 bug"),
+        };
+        if *unconfirmed > 0 {
+            text.push_str(&format!(
+                "；另有 {unconfirmed} 张票未确认：有用户在拿到票（rename 完成）之后、\
+                 回答之前被杀死了"
+            ));
         }
+        match kill_holder {
+            Some(KillHolder { killed: Some(name) }) => text.push_str(&format!(
+                "。{}在持有锁的时候被杀死：内核释放了锁，其他用户照常抢锁买票，文件完好无损。\
+                 换成 Python 的 multiprocessing.Lock，锁会一直被占着，其他用户永远等下去",
+                user(name)
+            )),
+            Some(KillHolder { killed: None }) => text.push_str(
+                "。没有抓到持有锁的用户，所以没有人被杀死：在这个 --time-scale 下，\
+                 买票一眨眼就完成了；试试 --time-scale 0.1",
+            ),
+            None => {}
+        }
+        text
     }
 }
 

@@ -9,6 +9,7 @@ mod harness;
 mod architecture;
 mod classroom;
 mod faults;
+mod faults_lessons;
 mod foundation;
 mod hardening;
 mod isolate_daemon;
@@ -46,6 +47,7 @@ fn main() {
         isolate_daemon::tests(),
         tickets::tests(),
         faults::tests(),
+        faults_lessons::tests(),
         teach::tests(),
         quiz::tests(),
         hardening::tests(),
