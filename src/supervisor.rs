@@ -8,7 +8,9 @@
 //! three children ending close together may raise a single SIGCHLD.
 //!
 //! Dropping the supervisor (after an error, Ctrl-C, SIGTERM, a closed stdout) stops every
-//! child still running and reaps it, so no path leaves an orphan or a zombie behind.
+//! child still running and reaps it, so no path leaves an orphan or a zombie behind. Every
+//! child reaped, on every path, gets exactly one `exit` event, wherever stdout can still
+//! take it: after a closed stdout it has nowhere to go.
 
 use std::time::{Duration, Instant};
 
@@ -247,26 +249,20 @@ impl<'o> Supervisor<'o> {
             signal: sig,
             children: self.running.len(),
         });
-        self.end_all(true);
+        self.end_all();
     }
 
     /// SIGTERM to every running child, up to `GRACE` for them to go, SIGKILL to the rest, and
-    /// reap them all. With `report`, each end is an `exit` event (a closed stdout does not
-    /// keep us from reaping).
-    fn end_all(&mut self, report: bool) {
+    /// reap them all, each with its `exit` event (a closed stdout does not keep us from
+    /// reaping: the event then has nowhere to go).
+    fn end_all(&mut self) {
         for r in &self.running {
             // By pid, never our process group: `procdemo | tee` shares that group with tee.
             let _ = kill(r.pid, Signal::SIGTERM);
         }
         let deadline = Instant::now() + GRACE;
         loop {
-            if report {
-                let _ = self.reap();
-            } else {
-                while let Some((pid, _)) = reap_one(Some(WaitPidFlag::WNOHANG)) {
-                    self.running.retain(|r| r.pid != pid);
-                }
-            }
+            let _ = self.reap();
             let left = deadline.saturating_duration_since(Instant::now());
             if self.running.is_empty() || left.is_zero() {
                 break;
@@ -278,9 +274,19 @@ impl<'o> Supervisor<'o> {
         for r in &self.running {
             let _ = kill(r.pid, Signal::SIGKILL);
         }
-        for r in self.running.drain(..) {
+        for child in std::mem::take(&mut self.running) {
             // SIGKILL cannot be caught or ignored: this wait is short.
-            while let Err(Errno::EINTR) = waitpid(r.pid, None) {}
+            let ended = loop {
+                match waitpid(child.pid, None) {
+                    Ok(WaitStatus::Exited(_, c)) => break Some(Ended::Code(c)),
+                    Ok(WaitStatus::Signaled(_, sig, _)) => break Some(Ended::Signal(sig)),
+                    Ok(_) | Err(Errno::EINTR) => continue,
+                    Err(_) => break None, // ECHILD: nothing left to reap
+                }
+            };
+            if let Some(ended) = ended {
+                let _ = self.ended(child, ended);
+            }
         }
     }
 
@@ -290,35 +296,44 @@ impl<'o> Supervisor<'o> {
     /// the main first sees it so is marked: `waitid(WNOWAIT)` reports an exited child and
     /// leaves it waitable (wait(2)), then `waitpid` reaps it. The chart draws the stretch in
     /// between, however brief.
+    ///
+    /// A failure to write an `exit` event does not stop the collecting: every child that can
+    /// be reaped now is, and the first failure is returned at the end.
     fn reap(&mut self) -> Result<()> {
+        let mut said = Ok(());
         loop {
             if record::recording() {
                 match exited_unreaped() {
                     Some(pid) => self.out.mark(Mark::Exited {
                         child: pid.as_raw(),
                     }),
-                    None => return Ok(()),
+                    None => return said,
                 }
             }
             let Some((pid, ended)) = reap_one(Some(WaitPidFlag::WNOHANG)) else {
-                return Ok(());
+                return said;
             };
             let Some(i) = self.running.iter().position(|r| r.pid == pid) else {
                 continue;
             };
             let child = self.running.remove(i);
-            if let Ended::Code(c) = ended {
-                if !self.expected.contains(&c) {
-                    self.failed.push((child.name.clone(), pid, c));
-                }
-            }
-            self.reaped.push((pid, ended));
-            self.out.emit(&Common::Exit {
-                child: pid,
-                child_name: child.name,
-                ended,
-            })?;
+            said = said.and(self.ended(child, ended));
         }
+    }
+
+    /// A child of ours was reaped: keep how it ended for `join` and `finish`, and say it, once.
+    fn ended(&mut self, child: Running, ended: Ended) -> Result<()> {
+        if let Ended::Code(c) = ended {
+            if !self.expected.contains(&c) {
+                self.failed.push((child.name.clone(), child.pid, c));
+            }
+        }
+        self.reaped.push((child.pid, ended));
+        self.out.emit(&Common::Exit {
+            child: child.pid,
+            child_name: child.name,
+            ended,
+        })
     }
 }
 
@@ -349,11 +364,11 @@ fn reap_one(flags: Option<WaitPidFlag>) -> Option<(Pid, Ended)> {
 }
 
 impl Drop for Supervisor<'_> {
-    /// The guard: whatever path led here (an error, a closed stdout), no child outlives the
-    /// supervisor.
+    /// The guard: whatever path led here (an error, a closed stdout, a child that could not
+    /// be started), no child outlives the supervisor, and each one reaped here gets its `exit`.
     fn drop(&mut self) {
         if !self.running.is_empty() {
-            self.end_all(false);
+            self.end_all();
         }
     }
 }

@@ -205,7 +205,7 @@ fn closed_stdout_in_every_scenario() {
 }
 
 /// procdemo copied where an unprivileged user can run it.
-fn copy_of_the_binary(dir: &std::path::Path) -> String {
+pub fn copy_of_the_binary(dir: &std::path::Path) -> String {
     use std::os::unix::fs::PermissionsExt;
     let bin = dir.join("procdemo");
     std::fs::copy(harness::procdemo_bin(), &bin).unwrap();
@@ -214,7 +214,7 @@ fn copy_of_the_binary(dir: &std::path::Path) -> String {
 }
 
 /// How many processes the user `nobody` (uid 65534) already has: RLIMIT_NPROC counts them all.
-fn processes_of_nobody() -> usize {
+pub fn processes_of_nobody() -> usize {
     harness::proc_pids()
         .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
         .filter(|status| {

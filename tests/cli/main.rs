@@ -10,6 +10,7 @@ mod architecture;
 mod faults;
 mod foundation;
 mod isolate_daemon;
+mod streams;
 mod teach;
 mod tickets;
 
@@ -37,6 +38,7 @@ fn main() {
         isolate_daemon::tests(),
         tickets::tests(),
         faults::tests(),
+        streams::tests(),
         teach::tests(),
     ]
     .into_iter()
