@@ -5,21 +5,22 @@
 //! program at a random point they queue up on a file descriptor, and `ppoll(2)` sleeps until
 //! one arrives or a timeout passes. Each SIGCHLD is followed by `waitpid(-1, WNOHANG)` until
 //! nothing is left to collect, because signals of one kind merge while pending (signal(7)):
-//! three children ending close together may raise a single SIGCHLD.
+//! three children ending close together may raise a single SIGCHLD. The signalfd lives in
+//! `watch`, below the sink: a main waiting for room on a full stdout waits on it too, so
+//! SIGINT and SIGTERM reach it there as well.
 //!
 //! Dropping the supervisor (after an error, Ctrl-C, SIGTERM, a closed stdout) stops every
 //! child still running and reaps it, so no path leaves an orphan or a zombie behind. Every
 //! child reaped, on every path, gets exactly one `exit` event, wherever stdout can still
-//! take it: after a closed stdout it has nowhere to go.
+//! take it: after a closed stdout it has nowhere to go, and once the run is stopping it is
+//! written only if stdout has room at once (see `sink::write_line`).
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use nix::errno::Errno;
-use nix::poll::{ppoll, PollFd, PollFlags};
-use nix::sys::signal::{kill, SigSet, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::time::TimeSpec;
+use nix::poll::PollFlags;
+use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use std::os::fd::AsFd;
@@ -31,6 +32,7 @@ use crate::sink::Out;
 use crate::sys;
 use crate::time::TimeScale;
 use crate::timeline::record;
+use crate::watch;
 
 /// How long children get to end after SIGTERM before they are sent SIGKILL.
 pub const GRACE: Duration = Duration::from_secs(1);
@@ -43,7 +45,6 @@ struct Running {
 pub struct Supervisor<'o> {
     out: &'o Out,
     scale: TimeScale,
-    signals: SignalFd,
     running: Vec<Running>,
     /// Children reaped but not yet asked for by `join`, with how they ended.
     reaped: Vec<(Pid, Ended)>,
@@ -52,30 +53,24 @@ pub struct Supervisor<'o> {
     expected: Vec<i32>,
     /// Children that exited with any other code: (name, pid, code).
     failed: Vec<(String, Pid, i32)>,
+    /// The stop path has run (`stop_all`): its `stopping` event is out.
+    stopped: bool,
 }
 
 impl<'o> Supervisor<'o> {
     /// Take over SIGCHLD, SIGINT and SIGTERM for the main process.
     pub fn new(out: &'o Out, scale: TimeScale) -> Result<Self> {
         sys::restore_sigchld()?;
-        let mut mask = SigSet::empty();
-        for sig in sys::WATCHED {
-            mask.add(sig);
-        }
-        // Blocked in this (only) thread. Children do not inherit the block: the standard
-        // library's spawn clears the mask, and a forked child clears it itself.
-        mask.thread_block().context("sigprocmask")?;
-        let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
-            .context("signalfd")?;
+        watch::start()?;
         Ok(Supervisor {
             out,
             scale,
-            signals,
             running: Vec::new(),
             reaped: Vec::new(),
             started: 0,
             expected: vec![code::SUCCESS],
             failed: Vec::new(),
+            stopped: false,
         })
     }
 
@@ -207,35 +202,28 @@ impl<'o> Supervisor<'o> {
 
     /// Wait up to `timeout` (forever with `None`) for a signal, then reap whatever ended.
     fn poll(&mut self, timeout: Option<Duration>) -> Result<()> {
-        let ts = timeout.map(TimeSpec::from_duration);
+        // A SIGCHLD the sink read while it waited for room on stdout was noted, not lost:
+        // this wait then does not sleep, and the reap below collects that child.
+        let timeout = match watch::take_child() {
+            true => Some(Duration::ZERO),
+            false => timeout,
+        };
         let stdout = std::io::stdout();
         // Watching stdout with no events requested still reports POLLERR once the reading end
         // of a pipe is closed (pipe(7)), so `procdemo | head -1` ends the run even while
         // the main has nothing to write. Regular files and terminals report nothing here.
-        let mut fds = [
-            PollFd::new(self.signals.as_fd(), PollFlags::POLLIN),
-            PollFd::new(stdout.as_fd(), PollFlags::empty()),
-        ];
-        match ppoll(&mut fds, ts, None) {
-            Ok(_) | Err(Errno::EINTR) => {}
-            Err(e) => return Err(e).context("ppoll"),
-        }
-        let gone = PollFlags::POLLERR | PollFlags::POLLHUP;
-        if fds[1].revents().is_some_and(|r| r.intersects(gone)) {
+        let revents = watch::wait(Some((stdout.as_fd(), PollFlags::empty())), timeout)?;
+        // Every SIGCHLD just read is answered by the reap below.
+        watch::take_child();
+        if revents.intersects(PollFlags::POLLERR | PollFlags::POLLHUP) {
             return Err(OutputClosed.into());
         }
-        let mut stop = None;
-        while let Some(info) = self.signals.read_signal().context("reading signalfd")? {
-            // SIGCHLD needs nothing here: reap() below collects every ended child.
-            if let Ok(sig @ (Signal::SIGINT | Signal::SIGTERM)) =
-                Signal::try_from(info.ssi_signo as i32)
-            {
-                stop = stop.or(Some(sig));
-            }
-        }
         self.reap()?;
-        if let Some(sig) = stop {
-            self.stop_all(sig);
+        // Noted by this wait, or earlier by the sink: once stopping, always stopping.
+        if let Some(sig) = watch::stopping() {
+            if !self.stopped {
+                self.stop_all(sig);
+            }
             return Err(Stopped(sig).into());
         }
         Ok(())
@@ -245,6 +233,8 @@ impl<'o> Supervisor<'o> {
     /// After Ctrl-C they usually have died of SIGINT already; SIGTERM to the main alone
     /// reaches only the main, so each child is sent SIGTERM by pid.
     fn stop_all(&mut self, sig: Signal) {
+        self.stopped = true;
+        // Like every line from here on, written only if stdout has room at once.
         let _ = self.out.emit(&Common::Stopping {
             signal: sig,
             children: self.running.len(),
@@ -267,9 +257,9 @@ impl<'o> Supervisor<'o> {
             if self.running.is_empty() || left.is_zero() {
                 break;
             }
-            let mut fds = [PollFd::new(self.signals.as_fd(), PollFlags::POLLIN)];
-            let _ = ppoll(&mut fds, Some(TimeSpec::from_duration(left)), None);
-            while let Ok(Some(_)) = self.signals.read_signal() {}
+            // Until a child ends, or the grace is over. SIGINT or SIGTERM here is only noted.
+            let _ = watch::wait(None, Some(left));
+            watch::take_child();
         }
         for r in &self.running {
             let _ = kill(r.pid, Signal::SIGKILL);
@@ -365,10 +355,13 @@ fn reap_one(flags: Option<WaitPidFlag>) -> Option<(Pid, Ended)> {
 
 impl Drop for Supervisor<'_> {
     /// The guard: whatever path led here (an error, a closed stdout, a child that could not
-    /// be started), no child outlives the supervisor, and each one reaped here gets its `exit`.
+    /// be started, a SIGINT or SIGTERM that the sink read while the main waited for room on
+    /// stdout), no child outlives the supervisor, and each one reaped here gets its `exit`.
     fn drop(&mut self) {
-        if !self.running.is_empty() {
-            self.end_all();
+        match watch::stopping() {
+            Some(sig) if !self.stopped => self.stop_all(sig),
+            _ if !self.running.is_empty() => self.end_all(),
+            _ => {}
         }
     }
 }
