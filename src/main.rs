@@ -37,6 +37,7 @@ mod ticketfile;
 mod time;
 mod timeline;
 mod tour;
+mod watch;
 
 /// The process's entry point, called by the C runtime.
 #[cfg(not(test))]

@@ -13,7 +13,7 @@
 //! The bank has at least one kind of question per lesson ([`bank`] matches every lesson), and
 //! each kind draws its parameters from the seed.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::IsTerminal;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -500,13 +500,32 @@ impl Emit for Summary {
 // The quiz
 // ---------------------------------------------------------------------------------------
 
-/// Read one answer. `Ok(None)` at the end of input.
-fn read_line(input: &mut impl BufRead) -> Result<Option<String>> {
-    let mut line = String::new();
-    match input.read_line(&mut line).context("reading the answer")? {
-        0 => Ok(None),
-        _ => Ok(Some(line.trim().to_owned())),
+/// Read one answer, a line of stdin. `Ok(None)` at the end of input.
+///
+/// Once a lesson has run, the main reads SIGINT and SIGTERM from its signal watch (`watch`),
+/// and they no longer interrupt a blocked read(2): so the quiz waits for stdin in that same
+/// watch, and stops on Ctrl-C like any wait of the main. It reads byte by byte, unbuffered,
+/// so that what it has not read yet is still there for the next poll(2).
+fn read_line() -> Result<Option<String>> {
+    use std::os::fd::AsFd;
+    let stdin = std::io::stdin();
+    let mut line = Vec::new();
+    loop {
+        crate::watch::wait(Some((stdin.as_fd(), nix::poll::PollFlags::POLLIN)), None)?;
+        if let Some(sig) = crate::watch::stopping() {
+            return Err(crate::error::Stopped(sig).into());
+        }
+        let mut byte = [0u8; 1];
+        match nix::unistd::read(stdin.as_fd(), &mut byte) {
+            Ok(0) if line.is_empty() => return Ok(None),
+            Ok(0) => break,
+            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) => line.push(byte[0]),
+            Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => continue,
+            Err(e) => return Err(e).context("reading the answer"),
+        }
     }
+    Ok(Some(String::from_utf8_lossy(&line).trim().to_owned()))
 }
 
 /// A letter among `choices`, or a whole number.
@@ -578,7 +597,6 @@ pub fn run(g: &Global, args: &Args) -> Result<()> {
 
     say(&(words.intro)(seed, questions.len()))?;
     let terminal = std::io::stdin().is_terminal();
-    let mut input = std::io::stdin().lock();
     let dir = crate::tour::TempDir::new()?;
     let (mut answered, mut correct) = (0, 0);
     for (i, q) in questions.iter().enumerate() {
@@ -613,7 +631,7 @@ pub fn run(g: &Global, args: &Args) -> Result<()> {
             if terminal && human {
                 write_line(std::io::stdout(), b"> ")?;
             }
-            let Some(line) = read_line(&mut input)? else {
+            let Some(line) = read_line()? else {
                 say(&(words.ended)())?;
                 return finish(&out, questions.len(), answered, correct, seed);
             };

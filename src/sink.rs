@@ -7,19 +7,36 @@
 //! file offset, so a line written in one call never has another process's bytes inside it.
 //! Buffered `println!` would split or merge lines at buffer boundaries; that is why no
 //! lesson prints directly.
+//!
+//! Nobody may be reading: `procdemo … | sleep 60` fills the pipe, and a write(2) then waits
+//! until the reader reads. Two processes must never wait like that. The main, because it has
+//! SIGINT and SIGTERM blocked (it reads them from a signalfd, `watch`): asleep in write(2) it
+//! would be deaf to both. So once it watches its signals, it writes only when there is room,
+//! and waits for room in ppoll(2) on stdout and the signalfd together ([`write_line`]). And a
+//! process holding the ticket lock, because every other buyer, and every other run on the
+//! file, would wait for the reader too: while it holds the lock, a line that would have to
+//! wait is held back until the release ([`Out::defer`]). Any other child may wait: the
+//! SIGTERM or SIGINT that stops the run kills it in write(2) as anywhere else (children keep
+//! the default action of both).
 
+use std::cell::RefCell;
 use std::io::ErrorKind;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::sync::atomic::{AtomicU8, Ordering};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::stat::SFlag;
 use nix::unistd::Pid;
 
-use crate::error::OutputClosed;
+use crate::error::{OutputClosed, Stopped};
 use crate::event::{Common, Emit, Format, Header, Mark};
 use crate::render;
+use crate::sys;
 use crate::time::{Clock, TimeScale};
 use crate::timeline::record;
+use crate::watch;
 
 /// What every lesson's main side needs to know about the run, resolved from the command line
 /// once (`cli::Global::settings`).
@@ -30,12 +47,21 @@ pub struct Settings {
 }
 
 /// One process's voice: its name, the run's clock and the output format.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Out {
     format: Format,
     clock: Clock,
     pid: Pid,
     name: String,
+    /// While a [`Deferred`] lives: the lines held back, stamped and not yet written.
+    deferred: RefCell<Option<Vec<Vec<u8>>>>,
+}
+
+impl Clone for Out {
+    /// The same voice, holding back none of the original's lines.
+    fn clone(&self) -> Out {
+        Out::new(self.format, self.clock, self.name.clone())
+    }
 }
 
 impl Out {
@@ -45,6 +71,7 @@ impl Out {
             clock,
             pid: nix::unistd::getpid(),
             name: name.into(),
+            deferred: RefCell::new(None),
         }
     }
 
@@ -78,15 +105,58 @@ impl Out {
     ///
     /// Fails with [`OutputClosed`] when nobody reads stdout any more (`| head -1`): procdemo
     /// ignores SIGPIPE (`sys::ignore_sigpipe`), so write(2) returns EPIPE instead of killing us.
+    /// In the main it fails with [`Stopped`] when SIGINT or SIGTERM arrives while the line
+    /// waits for room ([`write_line`]). While a [`Deferred`] lives, a line that would have to
+    /// wait is held back instead ([`Out::defer`]).
     pub fn emit(&self, event: &impl Emit) -> Result<()> {
         let header = self.header();
         if record::recording() {
+            // The record is an in-memory file (memfd): appending to it never waits on anyone.
             record::event(&header, event);
         }
-        write_line(
-            std::io::stdout().as_fd(),
-            &render::line(self.format, &header, event),
-        )
+        let line = render::line(self.format, &header, event);
+        let stdout = std::io::stdout();
+        if let Some(held) = self.deferred.borrow_mut().as_mut() {
+            // Written at once if there is room and nothing is held before it; else held.
+            let written = match held.is_empty() {
+                true => write_at_once(stdout.as_fd(), &line)?.unwrap_or(0),
+                false => 0,
+            };
+            if written < line.len() {
+                held.push(line[written..].to_vec());
+            }
+            return Ok(());
+        }
+        write_line(stdout.as_fd(), &line)
+    }
+
+    /// Never wait on stdout until the returned [`Deferred`] ends: for the time this process
+    /// holds a lock that others wait for (a buyer, or the main resetting the file).
+    ///
+    /// A write to stdout can wait for as long as nobody reads it. A buyer waiting there with
+    /// the flock held would make every other buyer wait for that reader too, and every other
+    /// run on the same file. So meanwhile a line is written only if it can be at once (with a
+    /// reader, `lock_acquired` still shows live); the first one that would wait is held back,
+    /// with every line after it, and they are written in order when the `Deferred` ends,
+    /// after the release. A held line is stamped when it is emitted, so its `t_ms` says when
+    /// it happened, and it goes into the `--timeline` record at once. Create the `Deferred`
+    /// *before* taking the lock: locals are dropped in reverse order, so on an early return
+    /// the lock is released first, and the held lines are written after it.
+    pub fn defer(&self) -> Deferred<'_> {
+        self.deferred.borrow_mut().get_or_insert_with(Vec::new);
+        Deferred { out: self }
+    }
+
+    /// Write the lines a [`Deferred`] held, and stop holding.
+    fn write_deferred(&self) -> Result<()> {
+        let Some(lines) = self.deferred.borrow_mut().take() else {
+            return Ok(());
+        };
+        for line in lines {
+            // After a failure (stdout closed, or the run stopping) the rest cannot go either.
+            write_line(std::io::stdout().as_fd(), &line)?;
+        }
+        Ok(())
     }
 
     /// A mark for the timeline alone, with no line on stdout: the lesson says where a stretch
@@ -98,26 +168,173 @@ impl Out {
     }
 }
 
+/// Lines emitted while it lives are held back, then written in order: see [`Out::defer`].
+/// End it with [`flush`](Self::flush) once the lock is released; dropped, it writes them too
+/// (ignoring a failure: that path is already returning an error of its own).
+#[must_use = "the held lines are written when it ends"]
+pub struct Deferred<'o> {
+    out: &'o Out,
+}
+
+impl Deferred<'_> {
+    /// Write the held lines, in the order they were emitted.
+    pub fn flush(self) -> Result<()> {
+        self.out.write_deferred()
+    }
+}
+
+impl Drop for Deferred<'_> {
+    fn drop(&mut self) {
+        let _ = self.out.write_deferred();
+    }
+}
+
 /// One write(2) for the whole line. A short write can only happen to a line larger than
 /// `PIPE_BUF` or when a signal interrupts a blocked write; the rest is then written after it.
+///
+/// A child writes with write(2), and waits there for as long as the pipe is full. In the
+/// main, once it watches its signals (`watch::active`), no write may wait in write(2): SIGINT
+/// and SIGTERM are blocked there, and it would be deaf to both. Instead it writes only when
+/// that needs no waiting (`write_at_once`), and where there is no room it waits in ppoll(2)
+/// for POLLOUT on the descriptor and for a signal on the watch at once, then tries again. A
+/// pipe reports POLLOUT while one of its buffer slots (a page each, 16 by default) is free
+/// (`pipe_poll` in fs/pipe.c; pipe(7), "Pipe capacity"), and a line of at most `PIPE_BUF`
+/// bytes always fits in a free slot.
+///
+/// Once SIGINT or SIGTERM has been read (`watch::stopping`), the run is ending and waits for
+/// no reader: a line is written if there is room for it at once; otherwise it is dropped,
+/// and the call fails with [`Stopped`]. The supervisor's `stopping` and `exit` events go out
+/// this way, so stopping and reaping the children never wait for the reader either.
 pub fn write_line(fd: impl AsFd, line: &[u8]) -> Result<()> {
     let fd = fd.as_fd();
+    if !watch::active() {
+        return write_waiting(fd, line);
+    }
+    let mut rest = line;
+    while !rest.is_empty() {
+        match write_at_once(fd, rest)? {
+            Some(n) => rest = &rest[n..],
+            None => {
+                if let Some(sig) = watch::stopping() {
+                    return Err(Stopped(sig).into());
+                }
+                // Until there is room (or the reader is gone), or a signal: a SIGCHLD is
+                // noted for the supervisor, a SIGINT or SIGTERM makes the next try the last.
+                watch::wait(Some((fd, PollFlags::POLLOUT)), None)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// write(2) until the whole line is out, waiting for room as long as it takes.
+fn write_waiting(fd: BorrowedFd, line: &[u8]) -> Result<()> {
     let mut rest = line;
     while !rest.is_empty() {
         match nix::unistd::write(fd, rest) {
             Ok(n) => rest = &rest[n..],
             Err(Errno::EINTR) => continue,
-            Err(Errno::EPIPE) => return Err(OutputClosed.into()),
-            Err(e) => {
-                let e = std::io::Error::from(e);
-                if e.kind() == ErrorKind::BrokenPipe {
-                    return Err(OutputClosed.into());
-                }
-                return Err(anyhow::Error::new(e).context("writing to stdout"));
+            // Someone else set O_NONBLOCK on the open file description we share: wait here.
+            Err(Errno::EAGAIN) => {
+                watch::wait(Some((fd, PollFlags::POLLOUT)), None)?;
             }
+            Err(e) => return Err(write_error(e)),
         }
     }
     Ok(())
+}
+
+/// For the standard streams (bit n for descriptor n): `LOOKED_AT`, whether we know yet if
+/// `TAKES_NOWAIT`, whether RWF_NOWAIT is worth trying on it. Their files never change during a
+/// run (`sys::open_standard_streams` fixed them first thing), so each is looked at once.
+static LOOKED_AT: AtomicU8 = AtomicU8::new(0);
+static TAKES_NOWAIT: AtomicU8 = AtomicU8::new(0);
+
+/// Try RWF_NOWAIT on `fd`? Only on a pipe or a socket: their POLLOUT means room. A regular
+/// file is always "ready" for poll(2), and a filesystem that takes RWF_NOWAIT may still
+/// refuse a write with EAGAIN for reasons no poll reports (a lock, a block to allocate): the
+/// main would spin. Where the kernel then refuses the flag anyway, [`no_nowait`] notes it.
+fn takes_nowait(fd: BorrowedFd) -> bool {
+    let pipe_or_socket = || {
+        nix::sys::stat::fstat(fd).is_ok_and(|st| {
+            let kind = st.st_mode & SFlag::S_IFMT.bits();
+            kind == SFlag::S_IFIFO.bits() || kind == SFlag::S_IFSOCK.bits()
+        })
+    };
+    let Some(bit) = standard_stream_bit(fd) else {
+        return pipe_or_socket();
+    };
+    if LOOKED_AT.load(Ordering::Relaxed) & bit == 0 {
+        if pipe_or_socket() {
+            TAKES_NOWAIT.fetch_or(bit, Ordering::Relaxed);
+        }
+        LOOKED_AT.fetch_or(bit, Ordering::Relaxed);
+    }
+    TAKES_NOWAIT.load(Ordering::Relaxed) & bit != 0
+}
+
+/// RWF_NOWAIT was refused on `fd` (a named FIFO, a kernel before 6.4): not again.
+fn no_nowait(fd: BorrowedFd) {
+    if let Some(bit) = standard_stream_bit(fd) {
+        TAKES_NOWAIT.fetch_and(!bit, Ordering::Relaxed);
+    }
+}
+
+fn standard_stream_bit(fd: BorrowedFd) -> Option<u8> {
+    let n = fd.as_raw_fd();
+    (0..=2).contains(&n).then(|| 1u8 << n)
+}
+
+/// Write as much of `buf` as can be written without waiting for a reader: `Some(bytes)`, or
+/// `None` when there is no room now (then nothing was written).
+///
+/// - On a pipe or a socket, `pwritev2(RWF_NOWAIT)` (`sys::write_nowait`): this one call
+///   fails with EAGAIN where write(2) would wait for room. `O_NONBLOCK` is never set on
+///   stdout: that flag belongs to the open file description, shared with the shell, tee and
+///   every child.
+/// - Anywhere else, or where RWF_NOWAIT is refused (EOPNOTSUPP: a named FIFO, a pipe before
+///   Linux 6.4): poll(2) for POLLOUT without waiting, then write(2). Regular files and
+///   /dev/null are always ready, and a write there does not wait long; a terminal is ready
+///   while its output buffer has room (not after Ctrl-S). On a FIFO, or a pipe on an older
+///   kernel, another writer may take the free slot between the poll and the write, and this
+///   write(2) then waits for the reader after all: the one window left.
+fn write_at_once(fd: BorrowedFd, buf: &[u8]) -> Result<Option<usize>> {
+    loop {
+        if takes_nowait(fd) {
+            match sys::write_nowait(fd, buf) {
+                Ok(n) => return Ok(Some(n)),
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => return Ok(None),
+                Err(Errno::EOPNOTSUPP | Errno::ENOSYS | Errno::EINVAL) => no_nowait(fd),
+                Err(e) => return Err(write_error(e)),
+            }
+        }
+        let mut fds = [PollFd::new(fd, PollFlags::POLLOUT)];
+        match poll(&mut fds, PollTimeout::ZERO) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(e).context("poll"),
+        }
+        // POLLERR: the reader is gone, and the write below says so (EPIPE).
+        let ready = PollFlags::POLLOUT | PollFlags::POLLERR | PollFlags::POLLHUP;
+        if !fds[0].revents().is_some_and(|r| r.intersects(ready)) {
+            return Ok(None);
+        }
+        match nix::unistd::write(fd, buf) {
+            Ok(n) => return Ok(Some(n)),
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => return Ok(None),
+            Err(e) => return Err(write_error(e)),
+        }
+    }
+}
+
+/// A write that failed: [`OutputClosed`] when the reader is gone, otherwise the error itself.
+fn write_error(e: Errno) -> anyhow::Error {
+    let e = std::io::Error::from(e);
+    if e.kind() == ErrorKind::BrokenPipe {
+        return OutputClosed.into();
+    }
+    anyhow::Error::new(e).context("writing to stdout")
 }
 
 /// A paragraph of narration on stdout, each of its lines wrapped to 78 columns (a line that
@@ -140,4 +357,56 @@ pub fn paragraph(text: &str) -> Result<()> {
     }
     out.push('\n');
     write_line(std::io::stdout(), out.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::OwnedFd;
+
+    /// Fill `w` (a pipe's writing end) with lines until one does not fit at once; the test
+    /// hangs here if `write_at_once` ever waits.
+    fn fill(w: &OwnedFd) -> usize {
+        let line = [b'x'; 100];
+        let mut total = 0;
+        while let Some(n) = write_at_once(w.as_fd(), &line).unwrap() {
+            assert_eq!(
+                n,
+                line.len(),
+                "a line under PIPE_BUF goes whole or not at all"
+            );
+            total += n;
+        }
+        total
+    }
+
+    #[test]
+    fn a_full_pipe_is_no_room_not_a_wait() {
+        // pipe(2): RWF_NOWAIT on Linux 6.4 and later, poll-then-write before.
+        let (r, w) = nix::unistd::pipe().unwrap();
+        assert!(fill(&w) > 0);
+        // Reading one line frees no slot (a slot is a page), so still no room for one.
+        nix::unistd::read(&r, &mut [0u8; 100]).unwrap();
+        assert_eq!(write_at_once(w.as_fd(), &[b'y'; 100]).unwrap(), None);
+        drop(r);
+        let err = write_at_once(w.as_fd(), b"y\n").unwrap_err();
+        assert!(err.downcast_ref::<OutputClosed>().is_some(), "{err:#}");
+    }
+
+    #[test]
+    fn a_full_named_fifo_is_no_room_not_a_wait() {
+        // A FIFO opened by name refuses RWF_NOWAIT (EOPNOTSUPP): the poll-then-write path.
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fifo");
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        // The reading end first, without waiting for a writer (fifo(7)); never read.
+        let _r = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NONBLOCK)
+            .open(&path)
+            .unwrap();
+        let w = OwnedFd::from(std::fs::OpenOptions::new().write(true).open(&path).unwrap());
+        assert!(fill(&w) > 0);
+    }
 }

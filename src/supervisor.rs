@@ -5,10 +5,15 @@
 //! program at a random point they queue up on a file descriptor, and `ppoll(2)` sleeps until
 //! one arrives or a timeout passes. Each SIGCHLD is followed by `waitpid(-1, WNOHANG)` until
 //! nothing is left to collect, because signals of one kind merge while pending (signal(7)):
-//! three children ending close together may raise a single SIGCHLD.
+//! three children ending close together may raise a single SIGCHLD. The signalfd lives in
+//! `watch`, below the sink: a main waiting for room on a full stdout waits on it too, so
+//! SIGINT and SIGTERM reach it there as well.
 //!
 //! Dropping the supervisor (after an error, Ctrl-C, SIGTERM, a closed stdout) stops every
-//! child still running and reaps it, so no path leaves an orphan or a zombie behind.
+//! child still running and reaps it, so no path leaves an orphan or a zombie behind. Every
+//! child reaped, on every path, gets exactly one `exit` event, wherever stdout can still
+//! take it: after a closed stdout it has nowhere to go, and once the run is stopping it is
+//! written only if stdout has room at once (see `sink::write_line`).
 //!
 //! Two lessons need more than start-and-reap. `zombie` *holds* children: once one has
 //! exited, nothing reaps it until the lesson joins it, so it stays a zombie meanwhile
@@ -22,10 +27,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use nix::errno::Errno;
-use nix::poll::{ppoll, PollFd, PollFlags};
-use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::time::TimeSpec;
+use nix::poll::PollFlags;
+use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use std::os::fd::{AsFd, BorrowedFd};
@@ -38,6 +41,7 @@ use crate::sink::Out;
 use crate::sys;
 use crate::time::TimeScale;
 use crate::timeline::record;
+use crate::watch;
 
 /// How long children get to end after SIGTERM before they are sent SIGKILL.
 pub const GRACE: Duration = Duration::from_secs(1);
@@ -65,10 +69,6 @@ impl Running {
 pub struct Supervisor<'o> {
     out: &'o Out,
     scale: TimeScale,
-    signals: SignalFd,
-    /// The signal mask before this supervisor blocked its signals, put back when it goes: a
-    /// tour or a quiz between two runs stops on Ctrl-C like any program.
-    unblocked: SigSet,
     running: Vec<Running>,
     /// Children reaped but not yet asked for by `join`, with how they ended.
     reaped: Vec<(Pid, Ended)>,
@@ -81,28 +81,18 @@ pub struct Supervisor<'o> {
     subreaper: bool,
     /// Adopted orphans reaped before the lesson named them (see [`Supervisor::adopt`]).
     strays: Vec<(Pid, Ended)>,
+    /// The stop path has run (`stop_all`): its `stopping` event is out.
+    stopped: bool,
 }
 
 impl<'o> Supervisor<'o> {
     /// Take over SIGCHLD, SIGINT and SIGTERM for the main process.
     pub fn new(out: &'o Out, scale: TimeScale) -> Result<Self> {
         sys::restore_sigchld()?;
-        let mut mask = SigSet::empty();
-        for sig in sys::WATCHED {
-            mask.add(sig);
-        }
-        // Blocked in this (only) thread. Children do not inherit the block: the standard
-        // library's spawn clears the mask, and a forked child clears it itself.
-        let unblocked = mask
-            .thread_swap_mask(SigmaskHow::SIG_BLOCK)
-            .context("sigprocmask")?;
-        let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
-            .context("signalfd")?;
+        watch::start()?;
         Ok(Supervisor {
             out,
             scale,
-            signals,
-            unblocked,
             running: Vec::new(),
             reaped: Vec::new(),
             started: 0,
@@ -110,6 +100,7 @@ impl<'o> Supervisor<'o> {
             failed: Vec::new(),
             subreaper: false,
             strays: Vec::new(),
+            stopped: false,
         })
     }
 
@@ -361,40 +352,34 @@ impl<'o> Supervisor<'o> {
         timeout: Option<Duration>,
         extra: Option<BorrowedFd<'_>>,
     ) -> Result<bool> {
-        let ts = timeout.map(TimeSpec::from_duration);
+        // A SIGCHLD the sink read while it waited for room on stdout was noted, not lost:
+        // this wait then does not sleep, and the reap below collects that child.
+        let timeout = match watch::take_child() {
+            true => Some(Duration::ZERO),
+            false => timeout,
+        };
         let stdout = std::io::stdout();
         // Watching stdout with no events requested still reports POLLERR once the reading end
         // of a pipe is closed (pipe(7)), so `procdemo | head -1` ends the run even while
         // the main has nothing to write. Regular files and terminals report nothing here.
-        let mut fds = vec![
-            PollFd::new(self.signals.as_fd(), PollFlags::POLLIN),
-            PollFd::new(stdout.as_fd(), PollFlags::empty()),
-        ];
-        fds.extend(extra.map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
-        match ppoll(&mut fds, ts, None) {
-            Ok(_) | Err(Errno::EINTR) => {}
-            Err(e) => return Err(e).context("ppoll"),
-        }
+        let mut fds = vec![(stdout.as_fd(), PollFlags::empty())];
+        fds.extend(extra.map(|fd| (fd, PollFlags::POLLIN)));
+        let revents = watch::wait_any(&fds, timeout)?;
+        // Every SIGCHLD just read is answered by the reap below.
+        watch::take_child();
         let gone = PollFlags::POLLERR | PollFlags::POLLHUP;
-        if fds[1].revents().is_some_and(|r| r.intersects(gone)) {
+        if revents[0].intersects(gone) {
             return Err(OutputClosed.into());
         }
-        let ready = fds
-            .get(2)
-            .and_then(|fd| fd.revents())
+        let ready = revents
+            .get(1)
             .is_some_and(|r| r.intersects(PollFlags::POLLIN | gone));
-        let mut stop = None;
-        while let Some(info) = self.signals.read_signal().context("reading signalfd")? {
-            // SIGCHLD needs nothing here: reap() below collects every ended child.
-            if let Ok(sig @ (Signal::SIGINT | Signal::SIGTERM)) =
-                Signal::try_from(info.ssi_signo as i32)
-            {
-                stop = stop.or(Some(sig));
-            }
-        }
         self.reap()?;
-        if let Some(sig) = stop {
-            self.stop_all(sig);
+        // Noted by this wait, or earlier by the sink: once stopping, always stopping.
+        if let Some(sig) = watch::stopping() {
+            if !self.stopped {
+                self.stop_all(sig);
+            }
             return Err(Stopped(sig).into());
         }
         Ok(ready)
@@ -404,17 +389,19 @@ impl<'o> Supervisor<'o> {
     /// After Ctrl-C they usually have died of SIGINT already; SIGTERM to the main alone
     /// reaches only the main, so each child is sent SIGTERM by pid.
     fn stop_all(&mut self, sig: Signal) {
+        self.stopped = true;
+        // Like every line from here on, written only if stdout has room at once.
         let _ = self.out.emit(&Common::Stopping {
             signal: sig,
             children: self.running.len(),
         });
-        self.end_all(true);
+        self.end_all();
     }
 
     /// SIGTERM to every running child, up to `GRACE` for them to go, SIGKILL to the rest, and
-    /// reap them all. With `report`, each end is an `exit` event (a closed stdout does not
-    /// keep us from reaping).
-    fn end_all(&mut self, report: bool) {
+    /// reap them all, each with its `exit` event (a closed stdout does not keep us from
+    /// reaping: the event then has nowhere to go).
+    fn end_all(&mut self) {
         // A held zombie is dead already; it only needs reaping, which the loop below does.
         self.running.iter_mut().for_each(|r| r.held = false);
         for r in &self.running {
@@ -423,27 +410,31 @@ impl<'o> Supervisor<'o> {
         }
         let deadline = Instant::now() + GRACE;
         loop {
-            if report {
-                let _ = self.reap();
-            } else {
-                while let Some((pid, _)) = reap_one(None, Some(WaitPidFlag::WNOHANG)) {
-                    self.running.retain(|r| r.pid != pid);
-                }
-            }
+            let _ = self.reap();
             let left = deadline.saturating_duration_since(Instant::now());
             if self.running.is_empty() || left.is_zero() {
                 break;
             }
-            let mut fds = [PollFd::new(self.signals.as_fd(), PollFlags::POLLIN)];
-            let _ = ppoll(&mut fds, Some(TimeSpec::from_duration(left)), None);
-            while let Ok(Some(_)) = self.signals.read_signal() {}
+            // Until a child ends, or the grace is over. SIGINT or SIGTERM here is only noted.
+            let _ = watch::wait(None, Some(left));
+            watch::take_child();
         }
         for r in &self.running {
             let _ = kill(r.pid, Signal::SIGKILL);
         }
-        for r in self.running.drain(..) {
+        for child in std::mem::take(&mut self.running) {
             // SIGKILL cannot be caught or ignored: this wait is short.
-            while let Err(Errno::EINTR) = waitpid(r.pid, None) {}
+            let ended = loop {
+                match waitpid(child.pid, None) {
+                    Ok(WaitStatus::Exited(_, c)) => break Some(Ended::Code(c)),
+                    Ok(WaitStatus::Signaled(_, sig, _)) => break Some(Ended::Signal(sig)),
+                    Ok(_) | Err(Errno::EINTR) => continue,
+                    Err(_) => break None, // ECHILD: nothing left to reap
+                }
+            };
+            if let Some(ended) = ended {
+                let _ = self.ended(child, ended);
+            }
         }
         self.sweep_adopted();
     }
@@ -473,10 +464,9 @@ impl<'o> Supervisor<'o> {
             if left.is_zero() {
                 return;
             }
-            let mut fds = [PollFd::new(self.signals.as_fd(), PollFlags::POLLIN)];
-            let wait = left.min(Duration::from_millis(10));
-            let _ = ppoll(&mut fds, Some(TimeSpec::from_duration(wait)), None);
-            while let Ok(Some(_)) = self.signals.read_signal() {}
+            // Until a child ends, briefly. SIGINT or SIGTERM here is only noted.
+            let _ = watch::wait(None, Some(left.min(Duration::from_millis(10))));
+            watch::take_child();
         }
     }
 
@@ -486,10 +476,14 @@ impl<'o> Supervisor<'o> {
     /// the main first sees it so is marked: `waitid(WNOWAIT)` reports an exited child and
     /// leaves it waitable (wait(2)), then `waitpid` reaps it. The chart draws the stretch in
     /// between, however brief.
+    ///
+    /// A failure to write an `exit` event does not stop the collecting: every child that can
+    /// be reaped now is, and the first failure is returned at the end.
     fn reap(&mut self) -> Result<()> {
         if self.running.iter().any(|r| r.held) {
             return self.reap_each();
         }
+        let mut said = Ok(());
         loop {
             if record::recording() {
                 match exited(None) {
@@ -505,14 +499,14 @@ impl<'o> Supervisor<'o> {
                         })
                     }
                     Some(_) => {}
-                    None => return Ok(()),
+                    None => return said,
                 }
             }
             let Some((pid, ended)) = reap_one(None, Some(WaitPidFlag::WNOHANG)) else {
-                return Ok(());
+                return said;
             };
             match self.running.iter().position(|r| r.pid == pid) {
-                Some(i) => self.report(i, ended)?,
+                Some(i) => said = said.and(self.report(i, ended)),
                 // An orphan re-parented to this subreaper, not named yet: kept for `adopt`.
                 None => self.strays.push((pid, ended)),
             }
@@ -549,6 +543,11 @@ impl<'o> Supervisor<'o> {
     /// Child `running[i]` was reaped: take it off the list and report how it ended.
     fn report(&mut self, i: usize, ended: Ended) -> Result<()> {
         let child = self.running.remove(i);
+        self.ended(child, ended)
+    }
+
+    /// A child of ours was reaped: keep how it ended for `join` and `finish`, and say it, once.
+    fn ended(&mut self, child: Running, ended: Ended) -> Result<()> {
         if let Ended::Code(c) = ended {
             if !self.expected.contains(&c) {
                 self.failed.push((child.name.clone(), child.pid, c));
@@ -652,12 +651,14 @@ fn reap_one(who: Option<Pid>, flags: Option<WaitPidFlag>) -> Option<(Pid, Ended)
 }
 
 impl Drop for Supervisor<'_> {
-    /// The guard: whatever path led here (an error, a closed stdout), no child outlives the
-    /// supervisor.
+    /// The guard: whatever path led here (an error, a closed stdout, a child that could not
+    /// be started, a SIGINT or SIGTERM that the sink read while the main waited for room on
+    /// stdout), no child outlives the supervisor, and each one reaped here gets its `exit`.
     fn drop(&mut self) {
-        if !self.running.is_empty() || self.subreaper {
-            self.end_all(false);
+        match watch::stopping() {
+            Some(sig) if !self.stopped => self.stop_all(sig),
+            _ if !self.running.is_empty() || self.subreaper => self.end_all(),
+            _ => {}
         }
-        let _ = self.unblocked.thread_set_mask();
     }
 }

@@ -4,7 +4,8 @@
 //! wrappers below, each of which states the condition that makes it sound. Keeping the list
 //! short makes it easy to audit: `fork` (only while single-threaded), resetting signal
 //! dispositions in a new child, `_exit`, the Linux `prctl` calls that tie a child's life
-//! to its parent's (or make a process the adopter of orphans), and `pidfd_open`.
+//! to its parent's (or make a process the adopter of orphans), `pidfd_open`, and `pwritev2`
+//! for a write that must not wait.
 
 use std::ffi::CStr;
 use std::io::Write;
@@ -208,6 +209,33 @@ pub fn set_process_name(name: &CStr) {
     let _ = nix::sys::prctl::set_name(name);
     #[cfg(not(target_os = "linux"))]
     let _ = name;
+}
+
+/// `pwritev2(fd, [buf], -1, RWF_NOWAIT)`: write(2) for this one call as if the descriptor
+/// were non-blocking, without setting `O_NONBLOCK` on the open file description, which a pipe's
+/// writers share (the shell, tee, every child). Where write(2) would wait for room it fails
+/// with EAGAIN, writing nothing when `buf` is at most `PIPE_BUF` bytes (pipe(7)). Pipes take
+/// the flag since Linux 6.4, sockets earlier; elsewhere (regular files, terminals, named
+/// FIFOs, older kernels) it fails with EOPNOTSUPP and writes nothing.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn write_nowait(fd: BorrowedFd, buf: &[u8]) -> nix::Result<usize> {
+    use nix::libc;
+    use std::os::fd::AsRawFd;
+    let iov = libc::iovec {
+        iov_base: buf.as_ptr() as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    // SAFETY: `iov` describes `buf`, which stays borrowed, and so valid for reads of
+    // `buf.len()` bytes, for the whole call; a write only reads it. One iovec, as the count
+    // says. `fd` is open for as long as it is borrowed. Offset -1: the file's own position,
+    // as write(2) uses (pwritev2(2)).
+    let n = unsafe { libc::pwritev2(fd.as_raw_fd(), &iov, 1, -1, libc::RWF_NOWAIT) };
+    nix::errno::Errno::result(n).map(|n| n as usize)
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn write_nowait(_fd: BorrowedFd, _buf: &[u8]) -> nix::Result<usize> {
+    Err(nix::errno::Errno::EOPNOTSUPP)
 }
 
 /// Clear close-on-exec on `fd`, so a child started with execve(2) finds it open under the

@@ -348,7 +348,9 @@ fn caught_holding(buyers: &mut Supervisor, pid: Pid, file: FileId) -> Result<boo
 /// `--tickets N`: set the count to N, under the lock, before any buyer starts. Other keys of
 /// a valid file are kept; a missing or invalid file is replaced by `{"ticket": N}`.
 fn reset(out: &Out, data: &Path, count: u64) -> Result<u64> {
-    let _guard = lock::lock_exclusive(data)?;
+    // Our lines wait until the lock is released, as a buyer's do (see `buy`).
+    let held = out.defer();
+    let guard = lock::lock_exclusive(data)?;
     clean_stale_temps(out, data)?;
     let tickets = match ticketfile::read_raw(data) {
         Ok(old) => old.with_count(count),
@@ -357,6 +359,8 @@ fn reset(out: &Out, data: &Path, count: u64) -> Result<u64> {
     };
     ticketfile::write_atomic(data, &tickets)?;
     out.emit(&Event::Reset { tickets: count })?;
+    drop(guard);
+    held.flush()?;
     Ok(count)
 }
 
@@ -414,10 +418,14 @@ fn buy(out: &Out, scale: TimeScale, data: &Path, with_lock: bool) -> Result<i32>
     // mutex.acquire(): flock(LOCK_EX) waits here while another process holds the lock.
     let guard = if with_lock {
         out.emit(&Event::LockWait)?;
+        // Never wait on stdout with the lock held (a full pipe would make every buyer wait
+        // for its reader): until the release, lines are stamped and held back (`Out::defer`).
+        // Made before the lock, so that on an early return the lock is released first.
+        let held = out.defer();
         let guard = lock::lock_exclusive(data)?;
         out.emit(&Event::LockAcquired)?;
         clean_stale_temps(out, data)?;
-        Some(guard)
+        Some((guard, held))
     } else {
         // No lock: from this read to the write below, any other buyer may read the same count.
         out.mark(Mark::Begin(Span::Unlocked));
@@ -440,9 +448,11 @@ fn buy(out: &Out, scale: TimeScale, data: &Path, with_lock: bool) -> Result<i32>
     out.emit(&answer)?;
 
     // mutex.release(): closing the lock file's descriptor is what releases the flock.
-    if let Some(guard) = guard {
+    // Then the held lines go out, `lock_released` last, stamped when it happened.
+    if let Some((guard, held)) = guard {
         drop(guard);
         out.emit(&Event::LockReleased)?;
+        held.flush()?;
     }
     Ok(match answer {
         Event::Bought { .. } => code::SUCCESS,

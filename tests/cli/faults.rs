@@ -222,6 +222,20 @@ pub fn copy_of_the_binary(dir: &std::path::Path) -> String {
     bin.to_str().unwrap().to_owned()
 }
 
+/// How many processes the user `nobody` (uid 65534) already has: RLIMIT_NPROC counts them all.
+pub fn processes_of_nobody() -> usize {
+    harness::proc_pids()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
+        .filter(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                == Some("65534")
+        })
+        .count()
+}
+
 /// Does any process on the machine run with the real user id `uid`?
 fn uid_in_use(uid: u32) -> bool {
     harness::proc_pids()

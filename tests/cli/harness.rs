@@ -86,6 +86,7 @@ pub struct Run {
     grace: Duration,
     timeout: Duration,
     ignore: Vec<String>,
+    unread_stdout: Option<usize>,
 }
 
 /// `procdemo ARGS...`
@@ -105,6 +106,7 @@ where
         grace: Duration::ZERO,
         timeout: Duration::from_secs(60),
         ignore: Vec::new(),
+        unread_stdout: None,
     }
 }
 
@@ -159,6 +161,15 @@ impl Run {
         self
     }
 
+    /// Give the command a pipe on stdout that nobody reads, as `procdemo … | sleep 60` does:
+    /// the test holds the reading end open and never reads from it, so once the pipe holds
+    /// `capacity` bytes (fcntl(2) `F_SETPIPE_SZ`, rounded up to a page) every further write
+    /// to it waits. No line reaches the test; find the command with [`Live::command_pid`].
+    pub fn unread_stdout(mut self, capacity: usize) -> Run {
+        self.unread_stdout = Some(capacity);
+        self
+    }
+
     /// Run to the end and check that nothing was left behind.
     pub fn run(self) -> Outcome {
         self.spawn().finish()
@@ -181,8 +192,21 @@ impl Run {
             .arg(&self.program)
             .args(&self.args)
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // The reaper writes nothing on stdout: the command inherits it as it is.
+        let unread = match self.unread_stdout {
+            Some(capacity) => {
+                let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+                let size = nix::fcntl::FcntlArg::F_SETPIPE_SZ(capacity as i32);
+                nix::fcntl::fcntl(&write, size).expect("F_SETPIPE_SZ");
+                cmd.stdout(Stdio::from(write));
+                Some(read)
+            }
+            None => {
+                cmd.stdout(Stdio::piped());
+                None
+            }
+        };
         for (k, v) in &self.envs {
             match v {
                 Some(v) => cmd.env(k, v),
@@ -197,15 +221,16 @@ impl Run {
             (None, None) => unreachable!(),
         });
         let mut child = cmd.spawn().expect("start the reaper");
-        let (tx, lines) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        let out_thread = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
+        let (tx, lines) = mpsc::channel::<String>();
+        let out_thread = child.stdout.take().map(|stdout| {
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    if tx.send(line).is_err() {
+                        break;
+                    }
                 }
-            }
+            })
         });
         let mut stderr = child.stderr.take().unwrap();
         let err_thread = std::thread::spawn(move || {
@@ -219,8 +244,9 @@ impl Run {
             report,
             lines,
             seen: Vec::new(),
-            out_thread: Some(out_thread),
+            out_thread,
             err_thread: Some(err_thread),
+            _unread: unread,
         }
     }
 }
@@ -235,6 +261,8 @@ pub struct Live {
     seen: Vec<String>,
     out_thread: Option<JoinHandle<()>>,
     err_thread: Option<JoinHandle<String>>,
+    /// With [`Run::unread_stdout`]: the pipe's reading end, open and never read.
+    _unread: Option<std::os::fd::OwnedFd>,
 }
 
 impl Live {
@@ -296,6 +324,20 @@ impl Live {
                     self.seen.join("\n")
                 ),
             }
+        }
+    }
+
+    /// The pid of the command the reaper started (procdemo's main, when it runs procdemo
+    /// directly), from /proc: for a run whose stdout the test does not see.
+    pub fn command_pid(&self) -> Pid {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            // The reaper's only child until the command orphans something.
+            if let Some((pid, _, _)) = children_of(self.child.id() as i32).first() {
+                return Pid::from_raw(*pid);
+            }
+            assert!(Instant::now() < deadline, "the reaper started no command");
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
@@ -489,8 +531,8 @@ fn stat_state(stat: &str) -> Option<char> {
     stat_fields(stat).first().and_then(|s| s.chars().next())
 }
 
-/// Our direct children, from /proc: (pid, state, command line).
-fn children_of(me: i32) -> Vec<(i32, char, String)> {
+/// The direct children of `me`, from /proc: (pid, state, command line).
+pub fn children_of(me: i32) -> Vec<(i32, char, String)> {
     let mut out = Vec::new();
     for pid in proc_pids() {
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {

@@ -16,6 +16,7 @@ mod isolate_daemon;
 mod lessons_life;
 mod output;
 mod quiz;
+mod streams;
 mod teach;
 mod tickets;
 
@@ -48,6 +49,7 @@ fn main() {
         tickets::tests(),
         faults::tests(),
         faults_lessons::tests(),
+        streams::tests(),
         teach::tests(),
         quiz::tests(),
         hardening::tests(),
