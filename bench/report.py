@@ -2,11 +2,16 @@
 
     python3 bench/report.py OUT_DIR PROCDEMO RESULTS_MD
 
-Reads OUT_DIR/{join,join_spawn,tickets,tickets_spawn,version}.json (hyperfine
---export-json files; the *_spawn ones are missing with BENCH_QUICK=1),
-OUT_DIR/rss.json (bench/child_rss.py) and OUT_DIR/commands.txt (the exact
-commands bench/run ran). Prints the tables as Markdown and writes them, with
-the date, the machine and the commands, to RESULTS_MD.
+Reads OUT_DIR/<workload>.json and <workload>_spawn.json for join, tickets,
+queue, pool and shared, and OUT_DIR/version.json (hyperfine --export-json
+files; the *_spawn ones are missing with BENCH_QUICK=1, and a workload that
+BENCH_ONLY left out is missing altogether), OUT_DIR/rss.json
+(bench/child_rss.py) and OUT_DIR/commands.txt (the exact commands bench/run
+ran). Prints the tables as Markdown and writes them, with the date, the
+machine and the commands, to RESULTS_MD.
+
+A workload measured without a procdemo row (procdemo does not have that
+lesson yet) gets a "not available" row, and its targets "not measured".
 """
 import datetime
 import json
@@ -15,9 +20,35 @@ import platform
 import subprocess
 import sys
 
+# Per workload: the hyperfine file, the title, procdemo's row and the C floor's row
+# in that file, the rows to show (None: all), the most procdemo may take as a
+# multiple of the floor, and how many times faster than each Python start
+# method it must be (None: no target, the row is shown for reference).
 WORKLOADS = [
-    ('join', 'spawn: `join --count 1000`', 'C floor'),
-    ('tickets', 'tickets: `tickets --buyers 1000 --tickets 1000`', 'C floor'),
+    dict(key='join', file='join', title='spawn: `join --count 1000`',
+         ours='procdemo', floor='C floor', rows=None, limit=1.5,
+         faster={'python fork': 3, 'python spawn': 50}),
+    dict(key='tickets', file='tickets', title='tickets: `tickets --buyers 1000 --tickets 1000`',
+         ours='procdemo', floor='C floor', rows=None, limit=1.3,
+         faster={'python fork': 3, 'python spawn': 50}),
+    dict(key='queue', file='queue',
+         title='queue: `queue --producers 2 --consumers 2 --items 50000 --capacity 3` '
+               '(100,000 items)',
+         ours='procdemo', floor='C floor', rows=None, limit=1.5,
+         faster={'python fork': 5, 'python spawn': None}),
+    dict(key='pool', file='pool', title='pool: `pool --workers 4 --tasks 10000`',
+         ours='procdemo', floor='C floor', rows=None, limit=1.5,
+         faster={'python fork': 5, 'python fork, chunksize 1': None, 'python spawn': None}),
+    dict(key='shared', file='shared', title='shared: `shared --workers 4 --adds 1000000`, lock',
+         ours='procdemo', floor='C floor',
+         rows=['procdemo', 'C floor', 'python fork', 'python spawn'], limit=1.5,
+         faster={'python fork': 5, 'python spawn': None}),
+    dict(key='shared --atomic', file='shared',
+         title='shared: `shared --workers 4 --adds 1000000 --atomic` '
+               '(Python: the same locked run, it has no atomic add)',
+         ours='procdemo, atomic', floor='C floor, atomic',
+         rows=['procdemo, atomic', 'C floor, atomic', 'python fork', 'python spawn'], limit=1.5,
+         faster={'python fork': 5, 'python spawn': None}),
 ]
 MIB = 1024
 
@@ -31,10 +62,13 @@ def load(path):
 
 
 def medians(out, workload):
-    """name -> hyperfine result, the main run and the spawn-method run merged."""
+    """name -> hyperfine result, the main run and the spawn-method run merged;
+    None if the workload was not measured."""
+    main = load(os.path.join(out, workload + '.json'))
+    if main is None:
+        return None
     rows = {}
-    for suffix in ('', '_spawn'):
-        data = load(os.path.join(out, workload + suffix + '.json'))
+    for data in (main, load(os.path.join(out, workload + '_spawn.json'))):
         for result in (data or {}).get('results', []):
             rows[result['command']] = result
     return rows
@@ -86,38 +120,56 @@ def main():
              '|---|---|---:|---:|---:|---:|---:|']
     targets = ['| target | measured | status |', '|---|---|---|']
 
-    for workload, title, floor_name in WORKLOADS:
-        rows = medians(out, workload)
-        floor = rows[floor_name]['median']
-        ours = rows['procdemo']['median']
+    for w in WORKLOADS:
+        rows = medians(out, w['file'])
+        if rows is None:
+            continue  # not measured this time (BENCH_ONLY)
+        if w['rows'] is not None:
+            rows = {name: r for name, r in rows.items() if name in w['rows']}
+        floor = rows[w['floor']]['median']
+        ours = rows[w['ours']]['median'] if w['ours'] in rows else None
+        lesson = w['file']
+        if ours is None:
+            lines.append('| %s | %s | not available: procdemo has no `%s` yet | | | | |' % (
+                w['title'], w['ours'], lesson))
         for name, r in rows.items():
-            speedup = '%.1f×' % (r['median'] / ours) if name.startswith('python') else ''
-            lines.append(row(title, name, r, floor, speedup))
+            speedup = ('%.1f×' % (r['median'] / ours)
+                       if ours is not None and name.startswith('python') else '')
+            lines.append(row(w['title'], name, r, floor, speedup))
 
-        limit = 1.5 if workload == 'join' else 1.3
-        targets.append(check('%s: procdemo ≤ %.1f× C floor' % (workload, limit),
-                             '%.2f×' % (ours / floor), ours / floor <= limit))
-        for peer, factor in (('python fork', 3), ('python spawn', 50)):
-            label = '%s: procdemo ≥ %d× faster than %s' % (workload, factor, peer)
-            if peer in rows:
+        missing = 'not available (no `procdemo %s` yet)' % lesson
+        label = '%s: procdemo ≤ %.1f× C floor' % (w['key'], w['limit'])
+        if ours is None:
+            targets.append(check(label, missing, None))
+        else:
+            targets.append(check(label, '%.2f×' % (ours / floor), ours / floor <= w['limit']))
+        for peer, factor in w['faster'].items():
+            if factor is None:
+                continue
+            label = '%s: procdemo ≥ %d× faster than %s' % (w['key'], factor, peer)
+            if peer not in rows:
+                targets.append(check(label, 'skipped (BENCH_QUICK=1)', None))
+            elif ours is None:
+                targets.append(check(label, missing, None))
+            else:
                 speedup = rows[peer]['median'] / ours
                 targets.append(check(label, '%.1f×' % speedup, speedup >= factor))
-            else:
-                targets.append(check(label, 'skipped (BENCH_QUICK=1)', None))
 
     rss = load(os.path.join(out, 'rss.json'))
-    peak = rss['child_peak_kib']
-    targets.append(check(
-        'child peak RSS ≤ 3 MiB',
-        '%.2f MiB (VmHWM, largest child; getrusage max(main, child): %.2f MiB)' % (
-            peak / MIB, rss['rusage_max_kib'] / MIB),
-        peak <= 3 * MIB))
+    if rss is not None:
+        peak = rss['child_peak_kib']
+        targets.append(check(
+            'child peak RSS ≤ 3 MiB',
+            '%.2f MiB (VmHWM, largest child; getrusage max(main, child): %.2f MiB)' % (
+                peak / MIB, rss['rusage_max_kib'] / MIB),
+            peak <= 3 * MIB))
 
     version = medians(out, 'version')
-    for name, r in version.items():
-        lines.append(row('startup: `--version`', name, r))
-    v = version['procdemo']['median'] * 1000
-    targets.append(check('`procdemo --version` < 2 ms', '%.2f ms (median)' % v, v < 2))
+    if version is not None:
+        for name, r in version.items():
+            lines.append(row('startup: `--version`', name, r))
+        v = version['procdemo']['median'] * 1000
+        targets.append(check('`procdemo --version` < 2 ms', '%.2f ms (median)' % v, v < 2))
 
     table = '\n'.join(lines) + '\n\n' + '\n'.join(targets) + '\n'
     print()
@@ -141,12 +193,13 @@ def main():
         f.write('Medians over hyperfine runs; "× C floor" is median / the C floor\'s median, '
                 '"procdemo faster by" is the peer\'s median / procdemo\'s.\n\n')
         f.write(table)
-        f.write('\nChild peak RSS: `%s`, VmHWM of each child sampled from /proc while it '
-                'sleeps (KiB: %s); cross-check `%s` (getrusage RUSAGE_CHILDREN: '
-                'max of main and child).\n' % (
-                    rss['command'],
-                    ', '.join('%s %d' % kv for kv in sorted(rss['per_child_kib'].items())),
-                    rss['rusage_command']))
+        if rss is not None:
+            f.write('\nChild peak RSS: `%s`, VmHWM of each child sampled from /proc while it '
+                    'sleeps (KiB: %s); cross-check `%s` (getrusage RUSAGE_CHILDREN: '
+                    'max of main and child).\n' % (
+                        rss['command'],
+                        ', '.join('%s %d' % kv for kv in sorted(rss['per_child_kib'].items())),
+                        rss['rusage_command']))
         f.write('\n## Commands run\n\n```\n%s```\n' % commands)
 
 
