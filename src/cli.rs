@@ -12,6 +12,8 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand,
 
 use crate::event::{Format, Lang};
 use crate::lesson::{self, Options};
+#[cfg(test)]
+use crate::number::count;
 use crate::sink::Settings;
 use crate::time::TimeScale;
 
@@ -42,7 +44,7 @@ pub struct Global {
     /// Multiply every sleep by F: 1 (the default) is the tutorial's timings, 0 never sleeps;
     /// the tour's default is 0.2
     #[arg(long, global = true, value_name = "F", default_value = "1", hide_default_value = true,
-          value_parser = scale)]
+          value_parser = crate::number::scale)]
     pub time_scale: TimeScale,
 
     /// When to colour human output
@@ -324,9 +326,11 @@ fn exit_with(e: clap::Error, lang: Lang) -> ! {
         std::process::exit(code)
     }
     let ctx = |k| e.get(k).map(|v| v.to_string()).unwrap_or_default();
-    let why = std::error::Error::source(&e).map(|s| match s.downcast_ref::<NumberError>() {
-        Some(n) => n.chinese(),
-        None => s.to_string(),
+    let why = std::error::Error::source(&e).map(|s| {
+        match s.downcast_ref::<crate::number::NumberError>() {
+            Some(n) => n.chinese(),
+            None => s.to_string(),
+        }
     });
     let what = match e.kind() {
         ErrorKind::InvalidValue | ErrorKind::ValueValidation => format!(
@@ -429,72 +433,6 @@ Examples:
   procdemo quiz                                       # five questions, a random seed
   procdemo quiz --seed 7 --answers                    # the teacher's sheet for seed 7
   procdemo quiz --seed 7 --answers | grep Answer | cut -d' ' -f2 | procdemo quiz --seed 7";
-
-/// A count option: 1 to 10000.
-pub fn count(s: &str) -> Result<usize, NumberError> {
-    bounded(s, 1, 10_000)
-}
-
-/// A whole number from `lo` to `hi`, for clap.
-pub fn bounded(s: &str, lo: usize, hi: usize) -> Result<usize, NumberError> {
-    let n: usize = s
-        .trim()
-        .parse()
-        .map_err(|_| NumberError::NotWhole(s.into()))?;
-    if (lo..=hi).contains(&n) {
-        Ok(n)
-    } else {
-        Err(NumberError::OutOfRange(
-            s.into(),
-            lo.to_string(),
-            hi.to_string(),
-        ))
-    }
-}
-
-/// `--time-scale F`: a finite number from 0 to 1000.
-fn scale(s: &str) -> Result<TimeScale, NumberError> {
-    let f: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| NumberError::NotANumber(s.into()))?;
-    TimeScale::new(f)
-        .ok_or_else(|| NumberError::OutOfRange(s.into(), "0".into(), TimeScale::MAX.to_string()))
-}
-
-/// A number option that does not parse: said in English by `Display`, in Chinese by
-/// [`exit_with`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NumberError {
-    NotWhole(String),
-    NotANumber(String),
-    /// The text, the least and the most allowed.
-    OutOfRange(String, String, String),
-}
-
-impl std::fmt::Display for NumberError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            NumberError::NotWhole(s) => write!(f, "`{s}` is not a whole number"),
-            NumberError::NotANumber(s) => write!(f, "`{s}` is not a number"),
-            NumberError::OutOfRange(s, lo, hi) => {
-                write!(f, "{s} is out of range ({lo} to {hi})")
-            }
-        }
-    }
-}
-
-impl std::error::Error for NumberError {}
-
-impl NumberError {
-    fn chinese(&self) -> String {
-        match self {
-            NumberError::NotWhole(s) => format!("「{s}」不是整数"),
-            NumberError::NotANumber(s) => format!("「{s}」不是数字"),
-            NumberError::OutOfRange(s, lo, hi) => format!("{s} 超出范围（{lo} 到 {hi}）"),
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

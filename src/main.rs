@@ -24,6 +24,7 @@ mod lesson;
 mod lock;
 mod manual;
 mod messages;
+mod number;
 mod procfs;
 mod proclocks;
 mod quiz;
@@ -62,8 +63,12 @@ fn run() -> ! {
     let cli = cli::parse();
     let result = match &cli.command {
         cli::Command::Lesson(command) => lesson::run(&cli.global.options(), command),
-        cli::Command::Tour(args) => tour::run(&cli.global, args),
-        cli::Command::Quiz(args) => quiz::run(&cli.global, args),
+        cli::Command::Tour(args) => {
+            tour::run(&cli.global.options(), cli.global.time_scale_given, args)
+        }
+        cli::Command::Quiz(args) => {
+            quiz::run(&cli.global.options(), cli.global.time_scale_given, args)
+        }
         cli::Command::Completions { shell } => manual::completions(*shell),
         cli::Command::Man { dir } => manual::man(dir.as_deref()),
     };

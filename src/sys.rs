@@ -65,6 +65,19 @@ pub fn ignore_sigpipe() {
     let _ = unsafe { signal::signal(Signal::SIGPIPE, SigHandler::SigIgn) };
 }
 
+/// Write all of `buf` to `fd`, again after a short write or EINTR. For the run's record, a
+/// file in memory that never blocks; lines for stdout go through `sink::write_line`.
+pub fn write_all(fd: BorrowedFd, mut buf: &[u8]) -> nix::Result<()> {
+    while !buf.is_empty() {
+        match nix::unistd::write(fd, buf) {
+            Ok(n) => buf = &buf[n..],
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Make sure descriptors 0, 1 and 2 are open, on `/dev/null` where they were closed.
 ///
 /// A program started with a standard stream closed (`procdemo … >&-`) would otherwise hand

@@ -12,11 +12,9 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::Parser;
 
-use crate::cli::{Cli, Command, Global};
 use crate::event::Format;
-use crate::lesson::{self, Lesson};
+use crate::lesson::{self, Lesson, Options};
 use crate::messages;
 use crate::sink::{paragraph, write_line, Out};
 use crate::supervisor::Supervisor;
@@ -35,7 +33,7 @@ fn parts(data: &std::path::Path, all: bool) -> Vec<(Lesson, Vec<OsString>)> {
         .filter(|lesson| all || lesson.tour().part == 1)
         .map(|&lesson| {
             let tour = lesson.tour();
-            let mut argv: Vec<OsString> = ["procdemo", lesson.name()]
+            let mut argv: Vec<OsString> = [lesson.name()]
                 .iter()
                 .chain(tour.args)
                 .map(OsString::from)
@@ -57,15 +55,17 @@ pub struct Args {
     pub all: bool,
 }
 
-pub fn run(g: &Global, args: &Args) -> Result<()> {
-    let mut g = g.clone();
-    if !g.time_scale_given {
-        g.time_scale = TimeScale::new(SCALE).expect("a valid scale");
+/// The tour, with the run's options (`scale_given`: whether `--time-scale` was typed; the
+/// tour has its own default).
+pub fn run(o: &Options, scale_given: bool, args: &Args) -> Result<()> {
+    let mut o = o.clone();
+    if !scale_given {
+        o.settings.scale = TimeScale::new(SCALE).expect("a valid scale");
     }
-    g.explain = false; // the tour explains every part itself
-    let lang = g.lang();
+    o.explain = false; // the tour explains every part itself
+    let lang = o.lang;
     let words = messages::words(lang);
-    let format = g.format();
+    let format = o.settings.format;
     // With --json stdout carries nothing but events: the narration is left out.
     let say = |text: &str| match format {
         Format::Json => Ok(()),
@@ -74,7 +74,7 @@ pub fn run(g: &Global, args: &Args) -> Result<()> {
     let dir = TempDir::new()?;
     let parts = parts(&dir.0.join("data.json"), args.all);
 
-    say(&words.tour_intro(g.time_scale.factor()))?;
+    say(&words.tour_intro(o.settings.scale.factor()))?;
     for (i, (lesson, argv)) in parts.iter().enumerate() {
         if i > 0 && lesson.tour().part != parts[i - 1].0.tour().part {
             say(words.tour_second_part())?;
@@ -88,13 +88,10 @@ pub fn run(g: &Global, args: &Args) -> Result<()> {
             };
             write_line(std::io::stdout(), heading.as_bytes())?;
         }
-        let cli = Cli::try_parse_from(argv).context("the tour's own command line")?;
-        let Command::Lesson(command) = &cli.command else {
-            anyhow::bail!("the tour's part {} is not a lesson", lesson.name());
-        };
-        say(&command.explain(lang, g.time_scale.factor()))?;
-        pause(&g)?;
-        lesson::run(&g.options(), command)?;
+        let command = lesson::parse_command(argv).context("the tour's own command line")?;
+        say(&command.explain(lang, o.settings.scale.factor()))?;
+        pause(&o)?;
+        lesson::run(&o, &command)?;
         if format != Format::Json {
             write_line(std::io::stdout(), b"\n")?;
         }
@@ -104,12 +101,12 @@ pub fn run(g: &Global, args: &Args) -> Result<()> {
 }
 
 /// Time to read, on a terminal only; Ctrl-C still stops the tour at once.
-fn pause(g: &Global) -> Result<()> {
-    if g.json || !std::io::stdout().is_terminal() {
+fn pause(o: &Options) -> Result<()> {
+    if o.settings.format == Format::Json || !std::io::stdout().is_terminal() {
         return Ok(());
     }
-    let out = Out::new(g.format(), Clock::start(), "main");
-    let mut waiter = Supervisor::new(&out, g.time_scale)?;
+    let out = Out::new(o.settings.format, Clock::start(), "main");
+    let mut waiter = Supervisor::new(&out, o.settings.scale)?;
     waiter.sleep(READING_PAUSE)
 }
 
@@ -156,10 +153,7 @@ mod tests {
         let all = parts_of_all();
         assert_eq!(all.len(), Lesson::ALL.len(), "--all: every lesson");
         for (which, argv) in &parts {
-            let cli = Cli::try_parse_from(argv).unwrap();
-            let Command::Lesson(command) = cli.command else {
-                panic!("{argv:?} is not a lesson");
-            };
+            let command = lesson::parse_command(argv).unwrap();
             assert_eq!(command.lesson(), *which);
         }
         let (_, tickets) = &parts[4];

@@ -53,7 +53,7 @@ use serde::Serialize;
 
 use crate::child::{self, bad, DecodeError, Encoder, Fields, Method};
 use crate::event::{Accent, Ended, LessonEvent};
-use crate::lesson::TourPart;
+use crate::lesson::part::TourPart;
 use crate::sink::{Out, Settings};
 use crate::supervisor::{self, Supervisor};
 use crate::sys;
@@ -84,7 +84,7 @@ pub struct Args {
     /// How many lines the main prints, 0.1 s apart, before it ends (with --kill-main:
     /// Process-1's lines, of which it prints at most 3 before it is killed)
     #[arg(long, value_name = "N", default_value = "10",
-          value_parser = |s: &str| crate::cli::bounded(s, 0, 10_000))]
+          value_parser = |s: &str| crate::number::bounded(s, 0, 10_000))]
     pub ticks: usize,
 
     /// Three generations: kill Process-1, the tutorial's main, with SIGKILL and watch its

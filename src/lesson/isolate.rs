@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::child::{self, DecodeError, Encoder, Fields, Method};
 use crate::event::LessonEvent;
-use crate::lesson::TourPart;
+use crate::lesson::part::TourPart;
 use crate::sink::{Out, Settings};
 use crate::supervisor::Supervisor;
 use crate::sys;

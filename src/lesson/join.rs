@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::child::{self, DecodeError, Encoder, Fields, Method};
 use crate::event::LessonEvent;
-use crate::lesson::TourPart;
+use crate::lesson::part::TourPart;
 use crate::sink::{Out, Settings};
 use crate::supervisor::Supervisor;
 use crate::time::TimeScale;
@@ -25,7 +25,7 @@ use crate::time::TimeScale;
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
     /// How many children; child i sleeps i seconds (0, 1, 2, ...)
-    #[arg(long, value_name = "N", default_value = "3", value_parser = crate::cli::count)]
+    #[arg(long, value_name = "N", default_value = "3", value_parser = crate::number::count)]
     pub count: usize,
 
     /// Start and join one child at a time: elapsed becomes the sum

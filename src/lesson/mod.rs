@@ -23,16 +23,9 @@ use crate::messages::{self, en, zh};
 use crate::sink::{self, Settings};
 use crate::timeline;
 
-/// How a lesson takes part in the tour.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TourPart {
-    /// 1: the tutorial's five examples; 2: the lessons after them (`tour --all`).
-    pub part: u8,
-    /// The lesson's options in the tour.
-    pub args: &'static [&'static str],
-    /// The lesson works on a ticket file: the tour gives it a temporary one (`--data`).
-    pub data_file: bool,
-}
+pub use part::TourPart;
+
+mod part;
 
 macro_rules! lessons {
     ($($Variant:ident => $m:ident;)*) => {
@@ -220,12 +213,19 @@ lessons! {
 
 /// A lesson's command with every option at its default, as `procdemo <lesson>` would run it.
 pub fn default_command(lesson: Lesson) -> Command {
+    parse_command([lesson.name()]).expect("every lesson runs with its defaults")
+}
+
+/// A lesson's command line, `<lesson> [OPTIONS]` (the tour's and the quiz's own runs).
+pub fn parse_command<I, T>(words: I) -> Result<Command>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
     use clap::{FromArgMatches, Subcommand};
-    let cmd = Command::augment_subcommands(clap::Command::new("procdemo"));
-    let matches = cmd
-        .try_get_matches_from(["procdemo", lesson.name()])
-        .expect("every lesson runs with its defaults");
-    Command::from_arg_matches(&matches).expect("every lesson runs with its defaults")
+    let cmd = Command::augment_subcommands(clap::Command::new("procdemo").no_binary_name(true));
+    let matches = cmd.try_get_matches_from(words)?;
+    Ok(Command::from_arg_matches(&matches)?)
 }
 
 /// The teaching options around one lesson's run, resolved from the command line.

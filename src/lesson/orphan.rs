@@ -47,7 +47,7 @@ use serde::Serialize;
 
 use crate::child::{self, DecodeError, Encoder, Fields, Method, Spec};
 use crate::event::LessonEvent;
-use crate::lesson::TourPart;
+use crate::lesson::part::TourPart;
 use crate::procfs;
 use crate::sink::{Out, Settings};
 use crate::supervisor::{Supervisor, GRACE};

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::child::{self, DecodeError, Encoder, Fields, Method};
 use crate::event::LessonEvent;
-use crate::lesson::TourPart;
+use crate::lesson::part::TourPart;
 use crate::sink::{Out, Settings};
 use crate::supervisor::Supervisor;
 use crate::time::TimeScale;
@@ -29,7 +29,7 @@ const CHILD_SLEEP: f64 = 3.0;
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
     /// How many children to start
-    #[arg(long, value_name = "N", default_value = "1", value_parser = crate::cli::count)]
+    #[arg(long, value_name = "N", default_value = "1", value_parser = crate::number::count)]
     pub count: usize,
 
     /// How to create each child

@@ -43,7 +43,7 @@ use nix::unistd::Pid;
 use crate::child::{self, DecodeError, Encoder, Fields, Method};
 use crate::error::code;
 use crate::event::{Accent, Ended, LessonEvent, Mark, Outcome, Span};
-use crate::lesson::TourPart;
+use crate::lesson::part::TourPart;
 use crate::lock;
 use crate::proclocks::{self, FileId};
 use crate::sink::{Out, Settings};
@@ -57,12 +57,12 @@ const BUY_SECONDS: f64 = 1.0;
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
     /// How many buyer processes
-    #[arg(long, value_name = "N", default_value = "10", value_parser = crate::cli::count)]
+    #[arg(long, value_name = "N", default_value = "10", value_parser = crate::number::count)]
     pub buyers: usize,
 
     /// First set the count in the file to N (under the lock)
     #[arg(long, value_name = "N",
-          value_parser = |s: &str| crate::cli::bounded(s, 0, 1_000_000).map(|n| n as u64))]
+          value_parser = |s: &str| crate::number::bounded(s, 0, 1_000_000).map(|n| n as u64))]
     pub tickets: Option<u64>,
 
     /// The ticket file; its lock is this path with `.lock` appended

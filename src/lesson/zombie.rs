@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::child::{self, DecodeError, Encoder, Fields, Method};
 use crate::event::{Accent, LessonEvent};
-use crate::lesson::TourPart;
+use crate::lesson::part::TourPart;
 use crate::procfs;
 use crate::sink::{Out, Settings};
 use crate::supervisor::Supervisor;
@@ -30,7 +30,7 @@ use crate::time::TimeScale;
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
     /// How many children; all of them exit at once
-    #[arg(long, value_name = "N", default_value = "1", value_parser = crate::cli::count)]
+    #[arg(long, value_name = "N", default_value = "1", value_parser = crate::number::count)]
     pub count: usize,
 
     /// Seconds the main leaves them unreaped, as zombies (0 to 3600, scaled by --time-scale)

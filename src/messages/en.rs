@@ -818,7 +818,7 @@ impl Words for English {
 
 pub mod quiz {
     use super::*;
-    use crate::quiz::{Event, Kind, Question, QuizWords, Summary, Text};
+    use crate::quiz::data::{Event, Kind, Question, QuizWords, Summary, Text};
 
     fn choices(c: &[&str]) -> Option<Vec<String>> {
         Some(c.iter().map(|s| s.to_string()).collect())

@@ -809,7 +809,7 @@ impl Words for Chinese {
 }
 
 pub mod quiz {
-    use crate::quiz::{Event, Kind, Question, QuizWords, Summary, Text};
+    use crate::quiz::data::{Event, Kind, Question, QuizWords, Summary, Text};
 
     fn choices(c: &[&str]) -> Option<Vec<String>> {
         Some(c.iter().map(|s| s.to_string()).collect())

@@ -12,7 +12,7 @@
 //! [`Mark`] the chart draws from, and the event exactly as `--json` prints it.
 
 use std::io::{Read, Seek, SeekFrom};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use anyhow::{Context, Result};
@@ -38,7 +38,7 @@ pub struct Record {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark: Option<Mark>,
-    /// The event as `--json` prints it; absent for a mark alone ([`crate::sink::Out::mark`]).
+    /// The event as `--json` prints it; absent for a mark alone (`Out::mark` in the sink).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<Map<String, Value>>,
 }
@@ -121,7 +121,7 @@ fn append(record: &Record) {
     if let Some(fd) = sink().as_ref() {
         if let Ok(mut line) = serde_json::to_vec(record) {
             line.push(b'\n');
-            let _ = crate::sink::write_line(fd, &line);
+            let _ = sys::write_all(fd.as_fd(), &line);
         }
     }
 }

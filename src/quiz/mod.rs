@@ -16,18 +16,19 @@
 use std::io::IsTerminal;
 
 use anyhow::{Context, Result};
-use serde::Serialize;
 use serde_json::{Map, Value};
 
-use clap::Parser;
-
-use crate::cli::{Cli, Command, Global};
 use crate::event::{fields_of, Accent, Emit, Format, Header, Lang};
-use crate::lesson::{self, Lesson};
+use crate::lesson::{self, Lesson, Options};
 use crate::messages::{en, zh};
 use crate::sink::{paragraph, write_line, Out};
 use crate::time::{Clock, TimeScale};
 use crate::timeline::record::Record;
+
+pub mod data;
+
+use data::letter;
+pub use data::{Answer, Event, Kind, Question, QuizWords, Summary, Text};
 
 /// The quiz's time scale when `--time-scale` is not given: every run takes a moment at most.
 pub const SCALE: f64 = 0.2;
@@ -40,7 +41,7 @@ pub struct Args {
     pub seed: Option<u64>,
 
     /// How many questions
-    #[arg(long, value_name = "N", default_value = "5", value_parser = crate::cli::count)]
+    #[arg(long, value_name = "N", default_value = "5", value_parser = crate::number::count)]
     pub questions: usize,
 
     /// Print every question with its answer and ask nothing (a teacher's sheet)
@@ -51,36 +52,6 @@ pub struct Args {
 // ---------------------------------------------------------------------------------------
 // The bank
 // ---------------------------------------------------------------------------------------
-
-/// Every kind of question. Each asks about something the lesson makes certain.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// spawn: whose pid do the children report as their parent?
-    SpawnParent,
-    /// join: all started, then joined: about the longest sleep or the sum?
-    JoinParallel,
-    /// join --sequential: and now?
-    JoinSequential,
-    /// isolate: what does the main read in its own `money`?
-    IsolateMoney,
-    /// isolate --method fork: the same address in both, or not?
-    IsolateForkAddress,
-    /// daemon: what happens to the daemon child when the main is done?
-    DaemonEnds,
-    /// daemon --no-daemon: and to an ordinary child?
-    DaemonOrdinary,
-    /// tickets: how many buyers get a ticket, with the lock?
-    TicketsSold,
-    /// tickets: how many buyers answer "sold out" (exit status 3)?
-    TicketsSoldOut,
-    /// tickets --no-lock: can a buyer read a half-written file?
-    TicketsWholeFile,
-    /// zombie: the state letter of a child that has exited, before its reap?
-    ZombieState,
-    /// orphan: who becomes the orphan's parent?
-    OrphanAdopter,
-}
 
 /// The kinds of question about `lesson`: at least one for every lesson.
 pub fn bank(lesson: Lesson) -> &'static [Kind] {
@@ -97,41 +68,6 @@ pub fn bank(lesson: Lesson) -> &'static [Kind] {
         Lesson::Zombie => &[Kind::ZombieState],
         Lesson::Orphan => &[Kind::OrphanAdopter],
     }
-}
-
-/// What the learner gives: a letter among choices, or a whole number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Answer {
-    Choice(usize),
-    Number(u64),
-}
-
-impl std::fmt::Display for Answer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Answer::Choice(i) => write!(f, "{}", letter(*i)),
-            Answer::Number(n) => write!(f, "{n}"),
-        }
-    }
-}
-
-impl Serialize for Answer {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-fn letter(i: usize) -> char {
-    (b'a' + i as u8) as char
-}
-
-/// One question: its kind, the numbers drawn for it, the run that answers it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Question {
-    pub kind: Kind,
-    /// The numbers the question is about (a count, a value…), as drawn from the seed.
-    pub n: u64,
-    pub m: u64,
 }
 
 impl Question {
@@ -393,18 +329,6 @@ impl Observed {
 // Its words
 // ---------------------------------------------------------------------------------------
 
-/// What a question says, in one language.
-pub struct Text {
-    /// One sentence on what the command does.
-    pub setup: String,
-    /// The question itself.
-    pub ask: String,
-    /// The choices, or `None` when the answer is a number.
-    pub choices: Option<Vec<String>>,
-    /// One line of why, shown after the run.
-    pub why: String,
-}
-
 fn text(q: &Question, lang: Lang) -> Text {
     match lang {
         Lang::En => en::quiz::text(q),
@@ -427,38 +351,6 @@ fn command_line(q: &Question, scale: f64) -> String {
 // ---------------------------------------------------------------------------------------
 // Its events (`--json`)
 // ---------------------------------------------------------------------------------------
-
-#[derive(Clone, Debug, PartialEq, Serialize, strum::IntoStaticStr, strum::VariantNames)]
-#[serde(untagged)]
-#[strum(serialize_all = "snake_case")]
-pub enum Event {
-    /// A question is asked: its number (from 1), kind, lesson and command line.
-    Question {
-        number: usize,
-        kind: Kind,
-        lesson: &'static str,
-        command: String,
-    },
-    /// The learner's answer (`null`: not a valid one).
-    Answer {
-        number: usize,
-        given: Option<Answer>,
-    },
-    /// What the real run did, and whether the answer matched it.
-    Outcome {
-        number: usize,
-        observed: Option<Answer>,
-        correct: bool,
-    },
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Summary {
-    pub questions: usize,
-    pub answered: usize,
-    pub correct: usize,
-    pub seed: u64,
-}
 
 impl Emit for Event {
     fn kind(&self) -> &'static str {
@@ -546,16 +438,19 @@ fn parse_answer(text: &str, choices: Option<usize>) -> Option<Answer> {
     }
 }
 
-pub fn run(g: &Global, args: &Args) -> Result<()> {
-    let mut g = g.clone();
-    if !g.time_scale_given {
-        g.time_scale = TimeScale::new(SCALE).expect("a valid scale");
+/// The quiz, with the run's options (`scale_given`: whether `--time-scale` was typed; the
+/// quiz has its own default).
+pub fn run(o: &Options, scale_given: bool, args: &Args) -> Result<()> {
+    let mut o = o.clone();
+    if !scale_given {
+        o.settings.scale = TimeScale::new(SCALE).expect("a valid scale");
     }
-    let lang = g.lang();
-    let format = g.format();
+    o.explain = false;
+    let lang = o.lang;
+    let format = o.settings.format;
     let seed = args.seed.unwrap_or_else(random_seed);
     let questions = questions(seed, args.questions);
-    let scale = g.time_scale.factor();
+    let scale = o.settings.scale.factor();
     let human = format != Format::Json;
     let say = |text: &str| if human { paragraph(text) } else { Ok(()) };
     let out = Out::new(format, Clock::start(), "main");
@@ -648,7 +543,7 @@ pub fn run(g: &Global, args: &Args) -> Result<()> {
         emit_if(&out, !human, &Event::Answer { number, given })?;
 
         // The real run.
-        let observed = observe(&g, q, dir.path(), scale)?;
+        let observed = observe(&o, q, dir.path(), scale)?;
         let is_correct = given.is_some() && given == observed;
         correct += usize::from(is_correct);
         emit_if(
@@ -670,21 +565,16 @@ pub fn run(g: &Global, args: &Args) -> Result<()> {
 }
 
 /// Run the question's real scenario, showing its output, and read off what it did.
-fn observe(g: &Global, q: &Question, dir: &std::path::Path, scale: f64) -> Result<Option<Answer>> {
-    let mut argv: Vec<String> = vec!["procdemo".into(), q.lesson().name().into()];
+fn observe(o: &Options, q: &Question, dir: &std::path::Path, scale: f64) -> Result<Option<Answer>> {
+    let mut argv: Vec<String> = vec![q.lesson().name().into()];
     argv.extend(q.args());
     if q.lesson().tour().data_file {
         argv.push("--data".into());
         argv.push(dir.join("data.json").to_string_lossy().into_owned());
     }
-    let cli = Cli::try_parse_from(&argv).context("the quiz's own command line")?;
-    let Command::Lesson(command) = &cli.command else {
-        anyhow::bail!("the quiz asked about something that is not a lesson");
-    };
-    let mut options = g.options();
-    options.explain = false;
-    let records = lesson::run_recorded(&options, command, true)?;
-    if g.format() != Format::Json {
+    let command = lesson::parse_command(&argv).context("the quiz's own command line")?;
+    let records = lesson::run_recorded(o, &command, true)?;
+    if o.settings.format != Format::Json {
         write_line(std::io::stdout(), b"\n")?;
     }
     Ok(q.observed(&Observed::new(records, scale)))
@@ -697,17 +587,6 @@ fn finish(out: &Out, questions: usize, answered: usize, correct: usize, seed: u6
         correct,
         seed,
     })
-}
-
-/// The quiz's own sentences, in one language.
-pub struct QuizWords {
-    pub intro: fn(seed: u64, questions: usize) -> String,
-    pub sheet: fn(seed: u64) -> String,
-    pub heading: fn(n: usize, of: usize) -> String,
-    pub answer: fn(Answer) -> String,
-    pub invalid: fn(choices: Option<usize>, again: bool) -> String,
-    pub verdict: fn(given: Option<Answer>, observed: Option<Answer>, correct: bool) -> String,
-    pub ended: fn() -> String,
 }
 
 fn quiz_words(lang: Lang) -> &'static QuizWords {
@@ -744,13 +623,9 @@ mod tests {
             for kind in bank(*lesson) {
                 let q = Question::draw(*kind, &mut Rng::new(1));
                 assert_eq!(q.lesson(), *lesson);
-                let cli = Cli::try_parse_from(
-                    ["procdemo", lesson.name()]
-                        .into_iter()
-                        .map(str::to_owned)
-                        .chain(q.args()),
-                );
-                assert!(cli.is_ok(), "{kind:?}: {:?}", q.args());
+                let command =
+                    lesson::parse_command([lesson.name().to_owned()].into_iter().chain(q.args()));
+                assert!(command.is_ok(), "{kind:?}: {:?}", q.args());
             }
         }
         let kinds: std::collections::HashSet<Kind> =
