@@ -196,7 +196,18 @@ pub fn run(s: &Settings, args: &Args) -> Result<()> {
     let mut children = Supervisor::new(&out, s.scale)?;
     let daemon = !args.no_daemon;
     let ticks = (!daemon).then_some(ORDINARY_TICKS);
-    let child = children.start("Process-1".into(), Role::Daemon { ticks }, Method::Exec)?;
+    // The child's first `alive` comes before the main's first line, as in the tutorial, at
+    // any --time-scale: the main waits until the child closes its end of this pipe (or
+    // dies, which closes it too).
+    let (ready, ready_write) = std::io::pipe().context("pipe")?;
+    sys::keep_open_across_exec(&ready_write)?;
+    let role = Role::Daemon {
+        ticks,
+        ready: ready_write.as_raw_fd(),
+    };
+    let child = children.start("Process-1".into(), role, Method::Exec)?;
+    drop(ready_write);
+    children.wait_readable(ready.as_fd())?;
 
     // The main's own work: ten lines, 0.1 s apart.
     let of = args.ticks as u64;
@@ -479,8 +490,9 @@ pub struct Pipes {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Role {
     /// The tutorial's child: `while True: print('alive'); time.sleep(3)`, or only `ticks`
-    /// times (`--no-daemon`).
-    Daemon { ticks: Option<u64> },
+    /// times (`--no-daemon`). Once it has said it is alive the first time, it closes `ready`,
+    /// the write end of a pipe the main waits on.
+    Daemon { ticks: Option<u64>, ready: RawFd },
     /// `--kill-main`, `Process-1`: the tutorial's main. Starts `Process-2` as its daemon and
     /// prints its `lines`, until main kills it.
     TutorialMain {
@@ -503,8 +515,13 @@ impl child::Role for Role {
             kv.number("lifeline", p.lifeline);
         };
         match self {
-            Role::Daemon { ticks: Some(t) } => kv.number("ticks", t),
-            Role::Daemon { ticks: None } => kv.put("ticks", "forever"),
+            Role::Daemon { ticks, ready } => {
+                match ticks {
+                    Some(t) => kv.number("ticks", t),
+                    None => kv.put("ticks", "forever"),
+                }
+                kv.number("ready", ready);
+            }
             Role::TutorialMain {
                 lines,
                 like_python,
@@ -540,7 +557,8 @@ impl child::Role for Role {
                     "forever" => None,
                     _ => Some(kv.number_in("ticks", 1..=10_000)?),
                 };
-                Ok(Role::Daemon { ticks })
+                let ready = kv.descriptor("ready")?;
+                Ok(Role::Daemon { ticks, ready })
             }
             Some(b"main") => {
                 let lines = kv.number_in("lines", 0..=10_000)?;
@@ -572,9 +590,12 @@ impl child::Role for Role {
 
     fn run(self, out: &Out, scale: TimeScale) -> Result<i32> {
         match self {
-            Role::Daemon { ticks } => {
+            Role::Daemon { ticks, ready } => {
+                let mut ready = Some(sys::inherited_fd(ready)?);
                 for tick in 1.. {
                     out.emit(&Event::Alive { tick })?;
+                    // Closing our end tells the main we are alive (end-of-file, pipe(7)).
+                    drop(ready.take());
                     if ticks.is_some_and(|t| tick >= t) {
                         break;
                     }
@@ -704,7 +725,7 @@ mod tests {
             report: 5,
             lifeline: 6,
         };
-        assert!(Role::Daemon { ticks: None }.dies_with_parent());
+        assert!(Role::Daemon { ticks: None, ready: 3 }.dies_with_parent());
         for like_python in [false, true] {
             assert!(Role::TutorialMain {
                 lines: 3,

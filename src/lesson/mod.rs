@@ -341,8 +341,20 @@ mod tests {
                 round_trip(&s, spawn::Role);
                 round_trip(&s, join::Role { secs: 2 });
                 round_trip(&s, isolate::Role { value: -7, pipe: 5 });
-                round_trip(&s, daemon::Role::Daemon { ticks: None });
-                round_trip(&s, daemon::Role::Daemon { ticks: Some(3) });
+                round_trip(
+                    &s,
+                    daemon::Role::Daemon {
+                        ticks: None,
+                        ready: 4,
+                    },
+                );
+                round_trip(
+                    &s,
+                    daemon::Role::Daemon {
+                        ticks: Some(3),
+                        ready: 4,
+                    },
+                );
                 let pipes = daemon::Pipes {
                     report: 5,
                     lifeline: 6,
@@ -564,7 +576,7 @@ mod tests {
             };
             round_trip(&s, join::Role { secs });
             round_trip(&s, isolate::Role { value, pipe: 3 + (secs % 1000) as i32 });
-            round_trip(&s, daemon::Role::Daemon { ticks: (secs > 0).then_some(secs) });
+            round_trip(&s, daemon::Role::Daemon { ticks: (secs > 0).then_some(secs), ready: 3 + (secs % 1000) as i32 });
             round_trip(&s, tickets::Role {
                 data: PathBuf::from(OsString::from_vec(data)),
                 lock: value % 2 == 0,

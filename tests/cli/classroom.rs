@@ -12,6 +12,7 @@ pub fn tests() -> Vec<libtest_mimic::Trial> {
     trials![
         trace_of_a_thousand_buyers_is_a_valid_nested_trace,
         tour_fits_an_80_column_terminal,
+        daemon_at_time_scale_zero_keeps_its_order_without_a_flood,
     ]
 }
 
@@ -156,4 +157,25 @@ fn columns(line: &str) -> usize {
             _ => 1,
         })
         .sum()
+}
+
+/// `--time-scale 0 daemon`: the child's first `alive` comes before the main's first line, as
+/// at the tutorial's pace, and then the child waits asleep instead of printing thousands of
+/// lines until the main ends it.
+fn daemon_at_time_scale_zero_keeps_its_order_without_a_flood() {
+    for _ in 0..5 {
+        let out = procdemo(["--json", "--time-scale", "0", "daemon"]).run();
+        out.expect_code(0);
+        let kinds: Vec<String> = out
+            .events()
+            .iter()
+            .map(|e| e["event"].as_str().unwrap().to_owned())
+            .collect();
+        let at = |k: &str| kinds.iter().position(|e| e == k).unwrap_or(usize::MAX);
+        assert_eq!(out.events_of("alive").len(), 1, "{}", out.stdout);
+        assert!(at("alive") < at("tick"), "{}", out.stdout);
+        assert_eq!(out.events_of("tick").len(), 10);
+        assert!(at("tick") < at("terminating"), "{}", out.stdout);
+        assert_eq!(out.summary()["child_terminated_by"], "SIGTERM");
+    }
 }
