@@ -9,6 +9,8 @@ pub fn tests() -> Vec<libtest_mimic::Trial> {
     trials![
         a_failed_child_fails_spawn_join_and_daemon,
         closed_stdout_with_a_timeline_still_runs_every_child,
+        procdemo_is_a_static_pie_executable,
+        an_execd_child_lives_at_a_random_address_a_forked_one_at_the_parents,
     ]
 }
 
@@ -75,4 +77,53 @@ fn closed_stdout_with_a_timeline_still_runs_every_child() {
     assert!(!out.stderr.contains("error"), "{}", out.stderr);
     // The chart still shows both children, which ended with exit code 0.
     assert_eq!(out.stderr.matches("exit 0").count(), 2, "{}", out.stderr);
+}
+
+/// A static-pie executable: position-independent (`e_type` ET_DYN, so the kernel loads it at a
+/// random address, ASLR), and static (no PT_INTERP program header: no dynamic loader). What
+/// `file` calls "static-pie linked", read from the ELF header itself (elf(5)).
+fn procdemo_is_a_static_pie_executable() {
+    let elf = std::fs::read(procdemo_bin()).unwrap();
+    assert_eq!(&elf[..4], b"\x7fELF");
+    assert_eq!(elf[4], 2, "a 64-bit ELF");
+    let u16_at = |i: usize| u16::from_le_bytes([elf[i], elf[i + 1]]) as usize;
+    let u64_at = |i: usize| u64::from_le_bytes(elf[i..i + 8].try_into().unwrap()) as usize;
+    const ET_DYN: usize = 3;
+    const PT_INTERP: u32 = 3;
+    assert_eq!(u16_at(16), ET_DYN, "not position-independent: no ASLR");
+    let (phoff, phentsize, phnum) = (u64_at(32), u16_at(54), u16_at(56));
+    let interp = (0..phnum).any(|i| {
+        let at = phoff + i * phentsize;
+        u32::from_le_bytes(elf[at..at + 4].try_into().unwrap()) == PT_INTERP
+    });
+    assert!(
+        !interp,
+        "dynamically linked: it names a program interpreter"
+    );
+}
+
+/// The addresses of `money` in one `isolate` run: (the child's, the main's).
+fn money_addresses(method: &str) -> (String, String) {
+    let out = procdemo(["--json", "--time-scale", "0", "isolate", "--method", method]).run();
+    out.expect_code(0);
+    let of = |kind: &str| {
+        out.events_of(kind)[0]["address"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    (of("money_set"), of("money_read"))
+}
+
+/// After exec the kernel loads procdemo anew at a random base: the child's `money` is at
+/// another address than the main's, and at another one on every run. After fork the child is
+/// a copy: the same address as its parent's.
+fn an_execd_child_lives_at_a_random_address_a_forked_one_at_the_parents() {
+    let (child_a, main_a) = money_addresses("exec");
+    let (child_b, main_b) = money_addresses("exec");
+    assert_ne!(child_a, main_a);
+    assert_ne!(child_a, child_b, "two runs, one address: no ASLR");
+    assert_ne!(main_a, main_b, "two runs, one address: no ASLR");
+    let (child, main) = money_addresses("fork");
+    assert_eq!(child, main);
 }
