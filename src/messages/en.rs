@@ -582,15 +582,24 @@ pub mod zombie {
         "What it showed: an exited child stays a zombie until its parent waits for it; \
             no signal removes it, only the reap does, and then its pid is free again.";
 
-    pub fn explain(_: &Args, _scale: f64) -> String {
-        "zombie: the children exit at once, but the main does not reap them yet: it \
+    pub fn explain(a: &Args, scale: f64) -> String {
+        format!(
+            "zombie: {} at once, but the main does not reap {} yet: it \
             does not call waitpid(2). A process that has exited keeps its pid and its exit \
             status in the kernel until its parent collects them; until then it is a zombie, \
             state Z in /proc, what ps shows as <defunct>. Watch the main read each child's \
             state, print a ps command to try from another terminal, and send each zombie \
-            SIGKILL: nothing changes, a zombie is dead already. After --hold seconds (3) the \
-            main reaps them, and /proc/<pid> is gone."
-            .to_owned()
+            SIGKILL: nothing changes, a zombie is dead already. After {} (--hold {}, scaled \
+            by --time-scale) the main reaps them, and /proc/<pid> is gone.",
+            if a.count == 1 {
+                "the child exits".to_owned()
+            } else {
+                format!("the {} children exit", a.count)
+            },
+            if a.count == 1 { "it" } else { "them" },
+            secs(a.hold * scale * 1000.0),
+            trim_number(a.hold, 3)
+        )
     }
 
     pub fn event(h: &Header, e: &Event) -> String {

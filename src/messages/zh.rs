@@ -584,15 +584,21 @@ pub mod zombie {
         "结论：子进程结束之后，在父进程回收它之前一直是僵尸进程；任何信号都去不掉它，\
             只有回收才能，回收之后它的 pid 就被释放了。";
 
-    pub fn explain(_: &Args, _scale: f64) -> String {
-        "zombie：子进程一开启就马上结束，但主进程暂时不回收它们，也就是不调用 \
+    pub fn explain(a: &Args, scale: f64) -> String {
+        let text = "zombie：子进程一开启就马上结束，但主进程暂时不回收它们，也就是不调用 \
             waitpid(2)。一个已经结束的进程，它的 pid 和退出码还留在内核里，\
             直到父进程来回收；在这之前它就是僵尸进程，/proc 里的状态是 Z，\
             ps 显示为 <defunct>。注意主进程从 /proc 读出每个子进程的状态，\
             打印一条可以在另一个终端里运行的 ps 命令，再向每个僵尸进程发送 SIGKILL：\
             什么也没有改变，僵尸进程已经死了。--hold 秒（默认 3 秒）之后主进程回收它们，\
             /proc/<pid> 也就不见了。"
-            .to_owned()
+            .to_owned();
+        format!(
+            "{text}（这一次：{} 个子进程，保持 {}，即 --hold {} 乘以 --time-scale。）",
+            a.count,
+            secs(a.hold * scale * 1000.0),
+            trim_number(a.hold, 3)
+        )
     }
 
     pub fn event(h: &Header, e: &Event) -> String {
