@@ -80,7 +80,7 @@ fn run() -> ! {
             if code == error::code::FAILURE {
                 let line = match cli.global.lang() {
                     event::Lang::En => format!("procdemo: error: {err:#}\n"),
-                    event::Lang::Zh => format!("procdemo: 错误：{err:#}\n"),
+                    event::Lang::Zh => format!("procdemo: 错误：{}\n", messages::zh::error(&err)),
                 };
                 let _ = sink::write_line(std::io::stderr(), line.as_bytes());
             }

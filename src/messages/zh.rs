@@ -988,3 +988,83 @@ pub mod quiz {
         ended: || "输入结束：测验到此为止。".to_owned(),
     };
 }
+
+/// A runtime error as one Chinese line: each link of its chain that procdemo knows (the
+/// ticket file's faults, what the system refused) is said in Chinese; a link it does not
+/// know (a path, a name) is kept as it is.
+pub fn error(err: &anyhow::Error) -> String {
+    use crate::ticketfile::format::FormatError;
+    use crate::ticketfile::store::ReadError;
+    let format = |e: &FormatError| match e {
+        FormatError::Empty => "空文件".to_owned(),
+        FormatError::TooLarge => format!(
+            "文件太大，不像是票数文件（超过了 procdemo 的上限 {}）",
+            crate::ticketfile::format::MAX_SIZE_TEXT
+        ),
+        FormatError::NotUtf8 { offset } => {
+            format!("不是 UTF-8 文本（第 {offset} 个字节起是二进制）")
+        }
+        FormatError::InvalidJson(msg) => format!("不是合法的 JSON：{msg}"),
+        FormatError::NotAnObject(found) => {
+            format!("最外层必须是一个对象，比如 {{\"ticket\": 1}}，实际是 {found}")
+        }
+        FormatError::MissingTicket => "缺少 \"ticket\"".to_owned(),
+        FormatError::NotANonNegativeInteger(found) => {
+            format!("\"ticket\" 必须是非负整数，实际是 {found}")
+        }
+        FormatError::TicketTooLarge(found) => {
+            format!("\"ticket\" 太大了（必须能放进 64 位），实际是 {found}")
+        }
+    };
+    let io = |e: &std::io::Error| {
+        use std::io::ErrorKind::*;
+        let what = match e.kind() {
+            NotFound => "没有这个文件或目录",
+            PermissionDenied => "没有权限",
+            AlreadyExists => "已经存在",
+            IsADirectory => "是一个目录",
+            NotADirectory => "不是一个目录",
+            ReadOnlyFilesystem => "文件系统是只读的",
+            StorageFull => "磁盘满了",
+            InvalidFilename => "文件名太长或不合法",
+            _ => return format!("系统拒绝了：{e}"),
+        };
+        format!("{what}（{e}）")
+    };
+    err.chain()
+        .map(|cause| {
+            if let Some(e) = cause.downcast_ref::<ReadError>() {
+                match e {
+                    ReadError::Missing { path } => format!(
+                        "没有这个文件；用 `{}` 创建它",
+                        crate::ticketfile::reset_command(path)
+                    ),
+                    ReadError::NoDirectory { dir } => {
+                        format!("目录 {} 不存在", crate::quote::shell_quote(dir))
+                    }
+                    ReadError::Invalid(f) => format(f),
+                    ReadError::NotAFile(kind) => {
+                        let kind = match *kind {
+                            "a directory" => "一个目录",
+                            "a FIFO" | "a named pipe (FIFO)" => "一个命名管道（FIFO）",
+                            "a socket" => "一个套接字",
+                            "a character device" => "一个字符设备",
+                            "a block device" => "一个块设备",
+                            "a symbolic link" => "一个符号链接",
+                            other => other,
+                        };
+                        format!("不是票数文件（它是{kind}）")
+                    }
+                    ReadError::Io(e) => io(e),
+                }
+            } else if let Some(f) = cause.downcast_ref::<FormatError>() {
+                format(f)
+            } else if let Some(e) = cause.downcast_ref::<std::io::Error>() {
+                io(e)
+            } else {
+                cause.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("：")
+}

@@ -13,6 +13,7 @@ pub fn tests() -> Vec<libtest_mimic::Trial> {
         trace_of_a_thousand_buyers_is_a_valid_nested_trace,
         tour_fits_an_80_column_terminal,
         daemon_at_time_scale_zero_keeps_its_order_without_a_flood,
+        errors_and_help_speak_chinese,
     ]
 }
 
@@ -178,4 +179,42 @@ fn daemon_at_time_scale_zero_keeps_its_order_without_a_flood() {
         assert!(at("tick") < at("terminating"), "{}", out.stdout);
         assert_eq!(out.summary()["child_terminated_by"], "SIGTERM");
     }
+}
+
+/// With `--lang zh` (or a zh locale), help, usage errors and runtime errors are Chinese.
+fn errors_and_help_speak_chinese() {
+    let dir = harness::temp_dir();
+    let data = dir.path().join("data.json");
+    std::fs::write(&data, "{\"ticket\": \"5\"}").unwrap();
+    let out = procdemo(["--lang", "zh", "tickets", "--data", data.to_str().unwrap()]).run();
+    out.expect_code(1);
+    let line = out.stderr.trim();
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(
+        line.starts_with("procdemo: 错误：") && line.contains("非负整数"),
+        "{line}"
+    );
+    // The locale alone is enough, for usage errors too; `--lang` typed wins over it.
+    let usage = procdemo(["join", "--count", "0"])
+        .env("LANG", "zh_CN.UTF-8")
+        .run();
+    usage.expect_code(2);
+    assert!(usage.stderr.contains("超出范围"), "{}", usage.stderr);
+    let english = procdemo(["join", "--count", "0", "--lang", "en"])
+        .env("LANG", "zh_CN.UTF-8")
+        .run();
+    assert!(
+        english.stderr.contains("out of range"),
+        "{}",
+        english.stderr
+    );
+    // Help: clap's own words and procdemo's, in Chinese.
+    let help = procdemo(["--lang", "zh", "zombie", "--help"]).run();
+    help.expect_code(0);
+    assert!(
+        help.stdout.contains("用法：") && help.stdout.contains("僵尸"),
+        "{}",
+        help.stdout
+    );
+    assert!(!help.stdout.contains("Usage:") && !help.stdout.contains("Print help"));
 }
