@@ -20,7 +20,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::time::TimeSpec;
 use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use crate::child::{self, Method, Role, Spec};
 use crate::error::{code, OutputClosed, Stopped};
@@ -203,17 +203,34 @@ impl<'o> Supervisor<'o> {
         self.join(pid)
     }
 
+    /// Wait until one of `fds` is ready for what it asks (a queue with room, a pipe with data),
+    /// a child ends, or a signal arrives, reaping whatever ended meanwhile: a main that waits
+    /// on a queue or a pipe stays responsive to Ctrl-C and to its children. Returns what each
+    /// of `fds` reported (empty: not ready yet).
+    pub fn wait_ready(&mut self, fds: &[(BorrowedFd<'_>, PollFlags)]) -> Result<Vec<PollFlags>> {
+        self.poll_with(fds, None)
+    }
+
     /// Wait up to `timeout` (forever with `None`) for a signal, then reap whatever ended.
     fn poll(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.poll_with(&[], timeout).map(drop)
+    }
+
+    fn poll_with(
+        &mut self,
+        extra: &[(BorrowedFd<'_>, PollFlags)],
+        timeout: Option<Duration>,
+    ) -> Result<Vec<PollFlags>> {
         let ts = timeout.map(TimeSpec::from_duration);
         let stdout = std::io::stdout();
         // Watching stdout with no events requested still reports POLLERR once the reading end
         // of a pipe is closed (pipe(7)), so `procdemo | head -1` ends the run even while
         // the main has nothing to write. Regular files and terminals report nothing here.
-        let mut fds = [
+        let mut fds = vec![
             PollFd::new(self.signals.as_fd(), PollFlags::POLLIN),
             PollFd::new(stdout.as_fd(), PollFlags::empty()),
         ];
+        fds.extend(extra.iter().map(|&(fd, events)| PollFd::new(fd, events)));
         match ppoll(&mut fds, ts, None) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => return Err(e).context("ppoll"),
@@ -222,6 +239,11 @@ impl<'o> Supervisor<'o> {
         if fds[1].revents().is_some_and(|r| r.intersects(gone)) {
             return Err(OutputClosed.into());
         }
+        let ready = fds[2..]
+            .iter()
+            .map(|fd| fd.revents().unwrap_or(PollFlags::empty()))
+            .collect();
+        drop(fds);
         let mut stop = None;
         while let Some(info) = self.signals.read_signal().context("reading signalfd")? {
             // SIGCHLD needs nothing here: reap() below collects every ended child.
@@ -236,7 +258,7 @@ impl<'o> Supervisor<'o> {
             self.stop_all(sig);
             return Err(Stopped(sig).into());
         }
-        Ok(())
+        Ok(ready)
     }
 
     /// SIGINT or SIGTERM arrived: end every child still running and report how each ended.

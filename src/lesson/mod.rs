@@ -195,6 +195,12 @@ lessons! {
     Daemon => daemon;
     /// Buyers race for tickets in a shared file; an exclusive flock keeps the count right (part 5)
     Tickets => tickets;
+    /// Producers and consumers share one bounded queue, a POSIX message queue
+    Queue => queue;
+    /// A pool of worker processes, started once, takes task after task (Pool(3).map)
+    Pool => pool;
+    /// One integer in memory every worker maps: exact with a lock, lost updates without
+    Shared => shared;
 }
 
 /// The teaching options around one lesson's run, resolved from the command line.
@@ -300,6 +306,51 @@ mod tests {
                         lock: false,
                     },
                 );
+                for (side, index) in [(queue::Side::Producer, 1), (queue::Side::Consumer, 0)] {
+                    round_trip(
+                        &s,
+                        queue::Role {
+                            side,
+                            index,
+                            producers: 2,
+                            consumers: 1,
+                            items: 10_000,
+                            queue: 3,
+                            tally: 4,
+                        },
+                    );
+                }
+                round_trip(
+                    &s,
+                    pool::Role {
+                        work: pool::Work::Pool { tasks: 3 },
+                        results: 4,
+                    },
+                );
+                round_trip(
+                    &s,
+                    pool::Role {
+                        work: pool::Work::One { task: 9_999 },
+                        results: 4,
+                    },
+                );
+                for mode in [
+                    shared::Mode::Lock,
+                    shared::Mode::NoLock,
+                    shared::Mode::Atomic,
+                ] {
+                    round_trip(
+                        &s,
+                        shared::Role {
+                            mode,
+                            workers: 4,
+                            adds: 100_000_000,
+                            memory: 3,
+                            ready: 4,
+                            go: 5,
+                        },
+                    );
+                }
             }
         }
     }
@@ -338,6 +389,17 @@ mod tests {
             &format!("{base} sleep=10001"),
             "--child daemon name=x parent=1 epoch=0 scale=1 out=json ticks=0",
             "--child daemon name=x parent=1 epoch=0 scale=1 out=json ticks=99999999999",
+            // A consumer numbered past the consumers, an item count past the bound.
+            "--child queue name=x parent=1 epoch=0 scale=1 out=json side=consumer index=2 \
+             producers=1 consumers=2 items=5 queue=3 tally=4",
+            "--child queue name=x parent=1 epoch=0 scale=1 out=json side=producer index=0 \
+             producers=1 consumers=2 items=10001 queue=3 tally=4",
+            "--child pool name=x parent=1 epoch=0 scale=1 out=json task=10000 results=4",
+            "--child pool name=x parent=1 epoch=0 scale=1 out=json results=4",
+            "--child shared name=x parent=1 epoch=0 scale=1 out=json mode=lock workers=1 \
+             adds=100000001 memory=3 ready=4 go=5",
+            "--child shared name=x parent=1 epoch=0 scale=1 out=json mode=fast workers=1 \
+             adds=1 memory=3 ready=4 go=5",
         ] {
             let args: Vec<OsString> = line.split(' ').map(OsString::from).collect();
             assert!(decode_only(&args).is_err(), "{line} decoded");
@@ -371,8 +433,35 @@ mod tests {
             // Plausible keys with arbitrary values: reaches deeper into the decoder.
             (
                 prop::sample::select(vec![
-                    "name", "parent", "epoch", "scale", "out", "sleep", "value", "pipe", "ticks",
-                    "data", "lock", "lang", "timeline",
+                    "name",
+                    "parent",
+                    "epoch",
+                    "scale",
+                    "out",
+                    "sleep",
+                    "value",
+                    "pipe",
+                    "ticks",
+                    "data",
+                    "lock",
+                    "lang",
+                    "timeline",
+                    "side",
+                    "index",
+                    "producers",
+                    "consumers",
+                    "items",
+                    "queue",
+                    "tally",
+                    "task",
+                    "tasks",
+                    "results",
+                    "mode",
+                    "workers",
+                    "adds",
+                    "memory",
+                    "ready",
+                    "go",
                 ]),
                 proptest::collection::vec(any::<u8>(), 0..24),
             )
@@ -384,7 +473,28 @@ mod tests {
             // Plausible keys with numbers at the edges of their types.
             (
                 prop::sample::select(vec![
-                    "parent", "epoch", "scale", "sleep", "value", "pipe", "ticks", "timeline"
+                    "parent",
+                    "epoch",
+                    "scale",
+                    "sleep",
+                    "value",
+                    "pipe",
+                    "ticks",
+                    "timeline",
+                    "index",
+                    "producers",
+                    "consumers",
+                    "items",
+                    "queue",
+                    "tally",
+                    "task",
+                    "tasks",
+                    "results",
+                    "workers",
+                    "adds",
+                    "memory",
+                    "ready",
+                    "go",
                 ]),
                 prop::sample::select(vec![
                     "0",

@@ -79,6 +79,26 @@ pub fn buyer_number(name: &str) -> Option<&str> {
         .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// A list as Python prints it, `[0, 1, 4]`, cut after `max` entries for a reader; `None`
+/// where an entry is missing.
+pub fn python_list(items: &[Option<u64>], max: usize) -> String {
+    let mut s = String::from("[");
+    for (i, item) in items.iter().take(max).enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        match item {
+            Some(v) => s.push_str(&v.to_string()),
+            None => s.push_str("None"),
+        }
+    }
+    if items.len() > max {
+        s.push_str(", …");
+    }
+    s.push(']');
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +125,13 @@ mod tests {
                 assert!(s.chars().all(|c| width(&c.to_string()) <= 1), "{s}");
             }
         }
+    }
+
+    #[test]
+    fn lists_print_as_python_does() {
+        assert_eq!(python_list(&[Some(0), Some(1), None], 5), "[0, 1, None]");
+        assert_eq!(python_list(&[Some(0), Some(1), Some(4)], 2), "[0, 1, …]");
+        assert_eq!(python_list(&[], 2), "[]");
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod foundation;
 mod isolate_daemon;
 mod teach;
 mod tickets;
+mod together;
 
 use libtest_mimic::{Arguments, Trial};
 
@@ -38,6 +39,7 @@ fn main() {
         tickets::tests(),
         faults::tests(),
         teach::tests(),
+        together::tests(),
     ]
     .into_iter()
     .flatten()
