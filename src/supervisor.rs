@@ -243,7 +243,15 @@ impl<'o> Supervisor<'o> {
             .iter()
             .map(|fd| fd.revents().unwrap_or(PollFlags::empty()))
             .collect();
+        // No signal pending, so no child has ended since the last reap: a wake-up for one of
+        // `extra` alone (a result on a pipe, room in a queue) costs no further system call.
+        let signalled = fds[0]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLIN));
         drop(fds);
+        if !signalled {
+            return Ok(ready);
+        }
         let mut stop = None;
         while let Some(info) = self.signals.read_signal().context("reading signalfd")? {
             // SIGCHLD needs nothing here: reap() below collects every ended child.

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use crate::child::{self, DecodeError, Role as _};
 use crate::error::Stopped;
-use crate::event::{fields_of, Accent, Emit, Header, Lang, LessonEvent, Mark};
+use crate::event::{fields_of, write_fields_of, Accent, Emit, Header, Lang, LessonEvent, Mark};
 use crate::messages::{self, en, zh, LessonText};
 use crate::sink::{self, Settings};
 use crate::timeline;
@@ -144,6 +144,9 @@ macro_rules! lessons {
                 }
                 fn fields(&self) -> Map<String, Value> {
                     fields_of(self)
+                }
+                fn write_json_fields(&self, out: &mut Vec<u8>) {
+                    write_fields_of(self, out)
                 }
                 fn human(&self, h: &Header, lang: Lang) -> String {
                     match lang {

@@ -358,6 +358,9 @@ impl child::Role for Role {
     fn run(self, out: &Out, scale: TimeScale) -> Result<i32> {
         let results = sys::inherited_fd(self.results)?;
         let pid = std::process::id() as i32;
+        // A line per task: the parent pid, which cannot change (we die with our parent), is
+        // read once rather than with every line.
+        let out = &out.with_fixed_parent();
         match self.work {
             Work::Pool { tasks } => {
                 let tasks = sys::inherited_fd(tasks)?;

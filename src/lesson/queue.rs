@@ -382,6 +382,9 @@ impl child::Role for Role {
             bail!("the queue takes messages of {} bytes", queue.msgsize());
         }
         let tally = Tally::inherited(self.tally, self.producers, self.consumers, self.items)?;
+        // A line per item: the parent pid, which cannot change (we die with our parent), is
+        // read once rather than with every line.
+        let out = &out.with_fixed_parent();
         match self.side {
             Side::Producer => produce(out, scale, &queue, &tally, self.index, self.items)?,
             Side::Consumer => consume(out, scale, &queue, &tally, self.index, self.producers)?,

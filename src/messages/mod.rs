@@ -11,7 +11,7 @@ pub mod zh;
 
 use serde_json::{Map, Value};
 
-use crate::event::{fields_of, Accent, Common, Emit, Ended, Header, Lang, Mark};
+use crate::event::{fields_of, write_fields_of, Accent, Common, Emit, Ended, Header, Lang, Mark};
 use crate::timeline::ChartWords;
 
 /// What a lesson says about itself, beyond its events.
@@ -48,6 +48,10 @@ impl Emit for Common {
 
     fn fields(&self) -> Map<String, Value> {
         fields_of(self)
+    }
+
+    fn write_json_fields(&self, out: &mut Vec<u8>) {
+        write_fields_of(self, out)
     }
 
     fn human(&self, h: &Header, lang: Lang) -> String {
