@@ -247,7 +247,10 @@ impl SharedMemory {
         let seals = fcntl(&fd, FcntlArg::F_GET_SEALS).context("fcntl(F_GET_SEALS)")?;
         let size = nix::sys::stat::fstat(&fd).context("fstat")?.st_size;
         if seals & SealFlag::F_SEAL_SHRINK.bits() == 0 || (size as u64) < len as u64 {
-            bail!("descriptor {fd:?} is not procdemo's sealed shared memory of {len} bytes");
+            bail!(
+                "descriptor {} is not procdemo's sealed shared memory of {len} bytes",
+                std::os::fd::AsRawFd::as_raw_fd(&fd)
+            );
         }
         Self::map(fd, len)
     }

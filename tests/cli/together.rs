@@ -185,19 +185,22 @@ fn queue_every_item_once_and_in_order() {
 /// put or the get that ended it.
 fn queue_waits_are_followed_by_their_put_or_get() {
     let out = json(&[
+        "--lang",
+        "en",
+        "--timeline",
         "--time-scale",
-        "0.01",
+        "0.05",
         "queue",
         "--producers",
         "3",
         "--consumers",
         "2",
         "--items",
-        "20",
+        "10",
         "--capacity",
         "1",
     ]);
-    check_queue(&out, 3, 2, 20, 1);
+    check_queue(&out, 3, 2, 10, 1);
     let events = out.events();
     // The main's reaping (`exit`) may come between its own wait and its put.
     let mut by_name: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
@@ -220,6 +223,38 @@ fn queue_waits_are_followed_by_their_put_or_get() {
                 _ => {}
             }
         }
+    }
+    // The chart: a row per process, and the waits drawn as waits whenever there were any.
+    for name in by_name.keys() {
+        assert!(
+            out.stderr.lines().any(|l| l.starts_with(name.as_str())),
+            "{name}: {}",
+            out.stderr
+        );
+    }
+    // The longest wait, from a process's wait event to its next line.
+    let mut longest = 0.0f64;
+    for own in by_name.values() {
+        for pair in own.windows(2) {
+            if pair[0]["event"] == "queue_full" || pair[0]["event"] == "queue_empty" {
+                let waited = pair[1]["t_ms"].as_f64().unwrap() - pair[0]["t_ms"].as_f64().unwrap();
+                longest = longest.max(waited);
+            }
+        }
+    }
+    // "timeline of queue: 0.25 s in all, one column = 4.5 ms"
+    let column_ms: f64 = out
+        .stderr
+        .split("one column = ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the chart's title");
+    let drawn = out.stderr.contains("┄ waiting on the queue");
+    // Drawn only if some process waited; surely drawn if a wait spans a few columns.
+    assert!(longest > 0.0 || !drawn, "{}", out.stderr);
+    if longest > 3.0 * column_ms {
+        assert!(drawn, "a wait of {longest} ms not drawn:\n{}", out.stderr);
     }
 }
 
