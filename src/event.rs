@@ -212,6 +212,18 @@ pub trait Emit {
     fn accent(&self) -> Accent {
         Accent::Plain
     }
+    /// The fields of [`fields`](Self::fields), appended to a JSON line under way as
+    /// `,"key":value`…: what `--json` prints after the common fields. An event that can
+    /// serialise itself says so with [`write_fields_of`], and builds no map for each line.
+    fn write_json_fields(&self, out: &mut Vec<u8>) {
+        for (key, value) in self.fields() {
+            out.push(b',');
+            // Strings and values always serialise.
+            let _ = serde_json::to_writer(&mut *out, &key);
+            out.push(b':');
+            let _ = serde_json::to_writer(&mut *out, &value);
+        }
+    }
 }
 
 /// What a lesson's own events may add to their JSON and their sentences: a meaning on the
@@ -232,6 +244,33 @@ pub fn fields_of(value: &impl Serialize) -> Map<String, Value> {
     match serde_json::to_value(value) {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),
+    }
+}
+
+/// [`Emit::write_json_fields`] for a value that serialises as a JSON object (a struct, a
+/// struct variant) or as `null` (a unit variant): straight into the line, the object's braces
+/// left out. The same bytes as [`fields_of`] would give, without the map.
+pub fn write_fields_of(value: &impl Serialize, out: &mut Vec<u8>) {
+    let at = out.len();
+    if serde_json::to_writer(&mut *out, value).is_ok() {
+        match (out.get(at), out.last()) {
+            (Some(b'n'), _) if out[at..] == *b"null" => return out.truncate(at),
+            (Some(b'{'), Some(b'}')) if out.len() - at == 2 => return out.truncate(at),
+            (Some(b'{'), Some(b'}')) => {
+                out[at] = b',';
+                out.pop();
+                return;
+            }
+            _ => {}
+        }
+    }
+    // Anything else (never for an event): the general way.
+    out.truncate(at);
+    for (key, v) in fields_of(value) {
+        out.push(b',');
+        let _ = serde_json::to_writer(&mut *out, &key);
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut *out, &v);
     }
 }
 

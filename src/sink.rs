@@ -53,6 +53,8 @@ pub struct Out {
     clock: Clock,
     pid: Pid,
     name: String,
+    /// The parent pid, when it cannot change any more (see [`Out::with_fixed_parent`]).
+    ppid: Option<Pid>,
     /// While a [`Deferred`] lives: the lines held back, stamped and not yet written.
     deferred: RefCell<Option<Vec<Vec<u8>>>>,
 }
@@ -72,6 +74,19 @@ impl Out {
             pid: nix::unistd::getpid(),
             name: name.into(),
             deferred: RefCell::new(None),
+            ppid: None,
+        }
+    }
+
+    /// The same voice, with the parent pid read once, now, instead of at every line: for a
+    /// child whose parent cannot change while it lives, one that dies with its parent
+    /// (`sys::die_with_parent`, which every child's `child::run` has called), on a path that
+    /// writes many lines. (A child that outlives its parent on purpose, an orphan, must not
+    /// use it: its adoption changes its parent pid.)
+    pub fn with_fixed_parent(&self) -> Out {
+        Out {
+            ppid: Some(nix::unistd::getppid()),
+            ..self.clone()
         }
     }
 
@@ -95,8 +110,9 @@ impl Out {
         Header {
             t_ms: self.clock.elapsed_ms(),
             pid: self.pid,
-            // Asked every time: if our parent dies, we are re-parented and this changes.
-            ppid: nix::unistd::getppid(),
+            // Asked every time (unless fixed): if our parent dies, we are re-parented and
+            // this changes.
+            ppid: self.ppid.unwrap_or_else(nix::unistd::getppid),
             name: &self.name,
         }
     }

@@ -189,7 +189,10 @@ impl<'o> Supervisor<'o> {
         fd: Option<BorrowedFd<'_>>,
         timeout: Duration,
     ) -> Result<bool> {
-        self.poll_with(Some(timeout), fd)
+        let fds: Vec<(BorrowedFd<'_>, PollFlags)> =
+            fd.into_iter().map(|fd| (fd, PollFlags::POLLIN)).collect();
+        let ready = self.poll_with(&fds, Some(timeout))?;
+        Ok(ready.first().is_some_and(|r| !r.is_empty()))
     }
 
     /// Wait until `pid` has ended and been reaped: Python's `p.join()`. A held child is let go
@@ -317,7 +320,7 @@ impl<'o> Supervisor<'o> {
     /// Wait until `fd` is readable (a pidfd: until its process has ended), reaping children
     /// meanwhile and stopping at once on SIGINT or SIGTERM, as `join` does.
     pub fn wait_readable(&mut self, fd: BorrowedFd<'_>) -> Result<()> {
-        while !self.poll_with(None, Some(fd))? {}
+        while self.poll_with(&[(fd, PollFlags::POLLIN)], None)?[0].is_empty() {}
         Ok(())
     }
 
@@ -341,17 +344,26 @@ impl<'o> Supervisor<'o> {
         self.join(pid)
     }
 
-    /// Wait up to `timeout` (forever with `None`) for a signal, then reap whatever ended.
-    fn poll(&mut self, timeout: Option<Duration>) -> Result<()> {
-        self.poll_with(timeout, None).map(drop)
+    /// Wait until one of `fds` is ready for what it asks (a queue with room, a pipe with data),
+    /// a child ends, or a signal arrives, reaping whatever ended meanwhile: a main that waits
+    /// on a queue or a pipe stays responsive to Ctrl-C and to its children. Returns what each
+    /// of `fds` reported (empty: not ready yet).
+    pub fn wait_ready(&mut self, fds: &[(BorrowedFd<'_>, PollFlags)]) -> Result<Vec<PollFlags>> {
+        self.poll_with(fds, None)
     }
 
-    /// `poll`, also waking when `extra` is readable or hung up; returns whether it is.
+    /// Wait up to `timeout` (forever with `None`) for a signal, then reap whatever ended.
+    fn poll(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.poll_with(&[], timeout).map(drop)
+    }
+
+    /// `poll`, also waking when one of `extra` reports one of the events it asks for (or
+    /// POLLERR, POLLHUP); returns what each of them reported.
     fn poll_with(
         &mut self,
+        extra: &[(BorrowedFd<'_>, PollFlags)],
         timeout: Option<Duration>,
-        extra: Option<BorrowedFd<'_>>,
-    ) -> Result<bool> {
+    ) -> Result<Vec<PollFlags>> {
         // A SIGCHLD the sink read while it waited for room on stdout was noted, not lost:
         // this wait then does not sleep, and the reap below collects that child.
         let timeout = match watch::take_child() {
@@ -363,7 +375,7 @@ impl<'o> Supervisor<'o> {
         // of a pipe is closed (pipe(7)), so `procdemo | head -1` ends the run even while
         // the main has nothing to write. Regular files and terminals report nothing here.
         let mut fds = vec![(stdout.as_fd(), PollFlags::empty())];
-        fds.extend(extra.map(|fd| (fd, PollFlags::POLLIN)));
+        fds.extend_from_slice(extra);
         let revents = watch::wait_any(&fds, timeout)?;
         // Every SIGCHLD just read is answered by the reap below.
         watch::take_child();
@@ -371,9 +383,7 @@ impl<'o> Supervisor<'o> {
         if revents[0].intersects(gone) {
             return Err(OutputClosed.into());
         }
-        let ready = revents
-            .get(1)
-            .is_some_and(|r| r.intersects(PollFlags::POLLIN | gone));
+        let ready = revents[1..].to_vec();
         self.reap()?;
         // Noted by this wait, or earlier by the sink: once stopping, always stopping.
         if let Some(sig) = watch::stopping() {

@@ -4,15 +4,20 @@
 //! wrappers below, each of which states the condition that makes it sound. Keeping the list
 //! short makes it easy to audit: `fork` (only while single-threaded), resetting signal
 //! dispositions in a new child, `_exit`, the Linux `prctl` calls that tie a child's life
-//! to its parent's (or make a process the adopter of orphans), `pidfd_open`, and `pwritev2`
-//! for a write that must not wait.
+//! to its parent's (or make a process the adopter of orphans), `pidfd_open`, `pwritev2` for a
+//! write that must not wait, and three kernel objects that processes share: memory mapped by
+//! several processes ([`SharedMemory`]), a process-shared robust mutex inside it
+//! ([`RobustMutex`]), and a POSIX message queue ([`MessageQueue`]).
 
 use std::ffi::CStr;
 use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
 use anyhow::{bail, Context, Result};
-use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+use nix::fcntl::{fcntl, FcntlArg, FdFlag, SealFlag};
+use nix::libc;
 use nix::sys::signal::{self, SigHandler, SigSet, Signal};
 use nix::unistd::{ForkResult, Pid};
 
@@ -280,6 +285,445 @@ pub fn inherited_fd(fd: RawFd) -> Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+// ---------------------------------------------------------------------------------------------
+// Memory that several processes map: memfd_create(2), then mmap(2) with MAP_SHARED.
+
+/// Where the process-shared mutex sits in a [`SharedMemory`], and the word after it that says
+/// it was set up. The words follow at `HEADER`, so the first word (the `shared` lesson's
+/// value) shares the mutex's 64-byte cache line: taking the lock and then touching the value
+/// moves one line between cores, not two.
+const MUTEX_AT: usize = 0;
+const READY_AT: usize = std::mem::size_of::<libc::pthread_mutex_t>();
+const HEADER: usize = (READY_AT + 4).div_ceil(8) * 8;
+/// "PROC": the mutex is initialised (a zero page is not).
+const MUTEX_READY: u32 = 0x5052_4f43;
+const _: () = assert!(READY_AT.is_multiple_of(4) && HEADER.is_multiple_of(8) && HEADER <= 64);
+
+/// A small anonymous file in memory, mapped shared: every process that maps it (each with
+/// its own `mmap(2)` of the descriptor it inherited) sees the same physical page, so a word
+/// one process writes, the others read. It has no name in any directory, so it cannot be
+/// left behind: the kernel frees it when the last descriptor and mapping are gone, also after
+/// SIGKILL. In front of the words sits a [`RobustMutex`].
+pub struct SharedMemory {
+    fd: OwnedFd,
+    ptr: std::ptr::NonNull<u8>,
+    len: usize,
+}
+
+impl SharedMemory {
+    /// A new shared memory file of `words` zeroed 64-bit words (and the mutex), mapped here.
+    /// Its descriptor is close-on-exec: [`keep_open_across_exec`] hands it to a child.
+    pub fn create(name: &CStr, words: usize) -> Result<SharedMemory> {
+        use nix::sys::memfd::{memfd_create, MFdFlags};
+        let len = words
+            .checked_mul(8)
+            .and_then(|b| b.checked_add(HEADER))
+            .context("shared memory: too many words")?;
+        let fd = memfd_create(name, MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING)
+            .context("memfd_create")?;
+        nix::unistd::ftruncate(&fd, len as i64).context("ftruncate")?;
+        // Sealed: nobody can shrink it any more, so no access to the mapping can ever fault
+        // with SIGBUS (memfd_create(2), "File sealing").
+        fcntl(
+            &fd,
+            FcntlArg::F_ADD_SEALS(SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW),
+        )
+        .context("fcntl(F_ADD_SEALS)")?;
+        let mem = Self::map(fd, len)?;
+        mem.init_mutex()?;
+        Ok(mem)
+    }
+
+    /// Map the shared memory our parent handed down as descriptor `fd`, of `words` words.
+    pub fn inherited(fd: RawFd, words: usize) -> Result<SharedMemory> {
+        let fd = inherited_fd(fd)?;
+        let len = words
+            .checked_mul(8)
+            .and_then(|b| b.checked_add(HEADER))
+            .context("shared memory: too many words")?;
+        let seals = fcntl(&fd, FcntlArg::F_GET_SEALS).context("fcntl(F_GET_SEALS)")?;
+        let size = nix::sys::stat::fstat(&fd).context("fstat")?.st_size;
+        if seals & SealFlag::F_SEAL_SHRINK.bits() == 0 || (size as u64) < len as u64 {
+            bail!(
+                "descriptor {} is not procdemo's sealed shared memory of {len} bytes",
+                std::os::fd::AsRawFd::as_raw_fd(&fd)
+            );
+        }
+        Self::map(fd, len)
+    }
+
+    fn map(fd: OwnedFd, len: usize) -> Result<SharedMemory> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a new mapping at an address the kernel picks (NULL hint), so it overlaps no
+        // memory of ours; `fd` is a sealed memfd at least `len` bytes long (checked by both
+        // callers); the result is checked for MAP_FAILED before use.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(nix::errno::Errno::last()).context("mmap");
+        }
+        let ptr = std::ptr::NonNull::new(ptr.cast()).context("mmap returned NULL")?;
+        Ok(SharedMemory { fd, ptr, len })
+    }
+
+    /// The descriptor, to hand to a child.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// The inode number of the memory file: the same in every process that maps it.
+    pub fn inode(&self) -> Result<u64> {
+        Ok(nix::sys::stat::fstat(&self.fd).context("fstat")?.st_ino)
+    }
+
+    /// The words, zero at first, shared with every process that maps this memory.
+    pub fn words(&self) -> &[AtomicU64] {
+        // SAFETY: the mapping is `len` bytes from a page-aligned `ptr`; from HEADER (a multiple
+        // of 8) it holds (len - HEADER) / 8 whole, 8-aligned words. AtomicU64 has the size and
+        // alignment of u64, and every bit pattern is a valid value. Other processes change
+        // these words only through atomic operations as well. The memfd is sealed against
+        // shrinking, so every byte stays backed while the mapping lives, as long as `self`.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.ptr.as_ptr().add(HEADER).cast::<AtomicU64>(),
+                (self.len - HEADER) / 8,
+            )
+        }
+    }
+
+    /// Where the mutex sits in the mapping.
+    fn mutex_ptr(&self) -> *mut libc::pthread_mutex_t {
+        self.ptr.as_ptr().wrapping_add(MUTEX_AT).cast()
+    }
+
+    fn ready_word(&self) -> &AtomicU32 {
+        // SAFETY: READY_AT + 4 <= HEADER <= len, and READY_AT is 4-aligned in a page-aligned
+        // mapping; any bit pattern is a valid AtomicU32; it lives as long as `self`.
+        unsafe { &*self.ptr.as_ptr().add(READY_AT).cast::<AtomicU32>() }
+    }
+
+    /// Set up the process-shared robust mutex in the header, before any child exists.
+    fn init_mutex(&self) -> Result<()> {
+        let mutex = self.mutex_ptr();
+        let mut attr = std::mem::MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
+        // SAFETY: `attr` is initialised by pthread_mutexattr_init before any other use and
+        // destroyed after; `mutex` points at MUTEX_AT, inside the mapping, suitably aligned
+        // (page-aligned), and no other process can see this memory yet (its descriptor has
+        // not been handed to anyone), so initialising it races with nothing.
+        unsafe {
+            check(
+                libc::pthread_mutexattr_init(attr.as_mut_ptr()),
+                "pthread_mutexattr_init",
+            )?;
+            let set = check(
+                libc::pthread_mutexattr_setpshared(attr.as_mut_ptr(), libc::PTHREAD_PROCESS_SHARED),
+                "pthread_mutexattr_setpshared",
+            )
+            .and_then(|()| {
+                check(
+                    libc::pthread_mutexattr_setrobust(
+                        attr.as_mut_ptr(),
+                        libc::PTHREAD_MUTEX_ROBUST,
+                    ),
+                    "pthread_mutexattr_setrobust",
+                )
+            })
+            .and_then(|()| {
+                check(
+                    libc::pthread_mutex_init(mutex, attr.as_ptr()),
+                    "pthread_mutex_init",
+                )
+            });
+            libc::pthread_mutexattr_destroy(attr.as_mut_ptr());
+            set?;
+        }
+        self.ready_word().store(MUTEX_READY, Ordering::Release);
+        Ok(())
+    }
+
+    /// The process-shared robust mutex in front of the words.
+    pub fn mutex(&self) -> Result<&RobustMutex> {
+        if self.ready_word().load(Ordering::Acquire) != MUTEX_READY {
+            bail!("the shared memory's mutex was never set up");
+        }
+        // SAFETY: the mutex at MUTEX_AT was initialised by `init_mutex` (the ready word says
+        // so, with acquire ordering); RobustMutex is a transparent UnsafeCell around it, and
+        // the reference lives no longer than the mapping.
+        Ok(unsafe { &*self.mutex_ptr().cast::<RobustMutex>() })
+    }
+}
+
+impl Drop for SharedMemory {
+    fn drop(&mut self) {
+        // SAFETY: exactly the mapping made in `map`; no reference into it outlives `self`.
+        unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
+    }
+}
+
+/// A pthread result code (not errno) as a `Result`.
+fn check(code: libc::c_int, what: &str) -> Result<()> {
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(nix::errno::Errno::from_raw(code)).context(what.to_owned())
+    }
+}
+
+/// A mutex that lives in shared memory and works between processes (`PTHREAD_PROCESS_SHARED`)
+/// and that survives the death of its holder (`PTHREAD_MUTEX_ROBUST`).
+///
+/// It is a futex (futex(2)): taking a free lock or releasing one nobody waits for is one
+/// atomic instruction, with no system call; the kernel is asked only to put a waiter to sleep
+/// and to wake it. Robust: every thread keeps a list of the robust mutexes it holds, which it
+/// registered with the kernel (set_robust_list(2)); when a process dies holding one, even by
+/// SIGKILL, the kernel marks it "owner died" and wakes a waiter, whose lock call then returns
+/// `EOWNERDEAD` instead of waiting forever (pthread_mutexattr_setrobust(3)).
+#[repr(transparent)]
+pub struct RobustMutex(std::cell::UnsafeCell<libc::pthread_mutex_t>);
+
+// SAFETY: a pthread mutex is made to be used from many threads (and, process-shared, from
+// many processes) at once; every access goes through pthread_mutex_lock/unlock.
+unsafe impl Sync for RobustMutex {}
+
+impl RobustMutex {
+    /// Wait for the lock and take it. If its last holder died holding it, the lock is handed
+    /// over all the same, marked consistent again, and the guard says so (`recovered`).
+    pub fn lock(&self) -> Result<Locked<'_>> {
+        // SAFETY: the mutex was initialised (process-shared, robust) before any process could
+        // reach it (see `SharedMemory::mutex`), in memory mapped while `self` is borrowed.
+        match unsafe { libc::pthread_mutex_lock(self.0.get()) } {
+            0 => Ok(Locked {
+                mutex: self,
+                recovered: false,
+                _not_send: std::marker::PhantomData,
+            }),
+            libc::EOWNERDEAD => {
+                // SAFETY: EOWNERDEAD means we hold the mutex now; making it consistent again
+                // is what pthread_mutex_consistent(3) asks of that new holder.
+                check(
+                    unsafe { libc::pthread_mutex_consistent(self.0.get()) },
+                    "pthread_mutex_consistent",
+                )?;
+                Ok(Locked {
+                    mutex: self,
+                    recovered: true,
+                    _not_send: std::marker::PhantomData,
+                })
+            }
+            code => Err(nix::errno::Errno::from_raw(code)).context("pthread_mutex_lock"),
+        }
+    }
+}
+
+/// The lock, held until the guard is dropped.
+pub struct Locked<'m> {
+    mutex: &'m RobustMutex,
+    /// The previous holder died holding the lock; the kernel handed it to us.
+    pub recovered: bool,
+    /// Released by the thread that took it: the guard stays on that thread.
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the guard exists only while this thread holds the mutex, and is dropped once.
+        unsafe { libc::pthread_mutex_unlock(self.mutex.0.get()) };
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A POSIX message queue: mq_overview(7).
+
+/// A bounded queue of messages kept by the kernel: `mq_maxmsg` messages at most, each up to
+/// `mq_msgsize` bytes, handed out whole and first in, first out. Sending to a full queue and
+/// receiving from an empty one block. On Linux its descriptor is an ordinary file descriptor,
+/// so it survives execve(2) once close-on-exec is cleared, and poll(2) can wait on it.
+pub struct MessageQueue {
+    fd: OwnedFd,
+    msgsize: usize,
+}
+
+impl MessageQueue {
+    /// Create the queue `name` (`/something`) for `capacity` messages of up to `msgsize`
+    /// bytes, and remove its name at once: from then on it exists only as long as a
+    /// descriptor to it is open, in this process or its children, like an unlinked file.
+    /// Fails with `EEXIST` when the name is taken.
+    pub fn create_unlinked(
+        name: &CStr,
+        capacity: usize,
+        msgsize: usize,
+    ) -> std::result::Result<MessageQueue, nix::errno::Errno> {
+        use nix::errno::Errno;
+        // SAFETY: mq_attr is plain integers (and padding); all zeros is a valid value.
+        let mut attr: libc::mq_attr = unsafe { std::mem::zeroed() };
+        attr.mq_maxmsg = capacity as libc::c_long;
+        attr.mq_msgsize = msgsize as libc::c_long;
+        // SAFETY: `name` is a NUL-terminated string and `attr` a valid mq_attr, both alive for
+        // the call; with O_CREAT, mq_open reads exactly the mode and the attribute pointer.
+        let mqd = unsafe {
+            libc::mq_open(
+                name.as_ptr(),
+                libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
+                0o600 as libc::mode_t,
+                &attr as *const libc::mq_attr,
+            )
+        };
+        if mqd < 0 {
+            return Err(Errno::last());
+        }
+        // SAFETY: on Linux an mqd_t is a file descriptor (mq_overview(7)), just opened and
+        // owned by nobody else; closing it is mq_close(3).
+        let fd = unsafe { OwnedFd::from_raw_fd(mqd) };
+        // SAFETY: `name` is a NUL-terminated string alive for the call.
+        if unsafe { libc::mq_unlink(name.as_ptr()) } != 0 {
+            return Err(Errno::last());
+        }
+        Ok(MessageQueue { fd, msgsize })
+    }
+
+    /// The queue our parent handed down as descriptor `fd`.
+    pub fn inherited(fd: RawFd) -> Result<MessageQueue> {
+        use std::os::fd::AsRawFd;
+        let fd = inherited_fd(fd)?;
+        // SAFETY: mq_attr is plain integers; all zeros is a valid value to be overwritten.
+        let mut attr: libc::mq_attr = unsafe { std::mem::zeroed() };
+        // SAFETY: `attr` is a valid, writable mq_attr; an fd that is no queue gives EBADF.
+        if unsafe { libc::mq_getattr(fd.as_raw_fd(), &mut attr) } != 0 {
+            return Err(nix::errno::Errno::last())
+                .with_context(|| format!("descriptor {} is not a message queue", fd.as_raw_fd()));
+        }
+        Ok(MessageQueue {
+            fd,
+            msgsize: attr.mq_msgsize as usize,
+        })
+    }
+
+    /// The largest message, in bytes.
+    pub fn msgsize(&self) -> usize {
+        self.msgsize
+    }
+
+    /// Put `msg` on the queue if there is room now; `false` when the queue is full.
+    pub fn try_send(&self, msg: &[u8]) -> Result<bool> {
+        self.send_until(msg, Some(&PAST))
+    }
+
+    /// Put `msg` on the queue, waiting while it is full.
+    pub fn send(&self, msg: &[u8]) -> Result<()> {
+        self.send_until(msg, None).map(drop)
+    }
+
+    /// mq_timedsend(3) with a deadline already past: it returns ETIMEDOUT at once instead of
+    /// waiting when the queue is full. (O_NONBLOCK would do it too, but it belongs to the open
+    /// queue description, which every process of the run shares.)
+    fn send_until(&self, msg: &[u8], deadline: Option<&libc::timespec>) -> Result<bool> {
+        use nix::errno::Errno;
+        use std::os::fd::AsRawFd;
+        loop {
+            let r = match deadline {
+                // SAFETY: `msg` is valid for `msg.len()` bytes and `t` a valid timespec, both
+                // alive for the call.
+                Some(t) => unsafe {
+                    libc::mq_timedsend(self.fd.as_raw_fd(), msg.as_ptr().cast(), msg.len(), 0, t)
+                },
+                // SAFETY: as above, without a deadline.
+                None => unsafe {
+                    libc::mq_send(self.fd.as_raw_fd(), msg.as_ptr().cast(), msg.len(), 0)
+                },
+            };
+            if r == 0 {
+                return Ok(true);
+            }
+            match Errno::last() {
+                Errno::ETIMEDOUT | Errno::EAGAIN => return Ok(false),
+                Errno::EINTR => continue,
+                e => return Err(e).context("mq_send"),
+            }
+        }
+    }
+
+    /// Take the oldest message into `buf` if there is one now: its length, or `None` when
+    /// the queue is empty.
+    pub fn try_receive(&self, buf: &mut [u8]) -> Result<Option<usize>> {
+        self.receive_until(buf, Some(&PAST))
+    }
+
+    /// Take the oldest message into `buf`, waiting while the queue is empty.
+    pub fn receive(&self, buf: &mut [u8]) -> Result<usize> {
+        self.receive_until(buf, None)?
+            .context("mq_receive returned nothing")
+    }
+
+    fn receive_until(
+        &self,
+        buf: &mut [u8],
+        deadline: Option<&libc::timespec>,
+    ) -> Result<Option<usize>> {
+        use nix::errno::Errno;
+        use std::os::fd::AsRawFd;
+        if buf.len() < self.msgsize {
+            bail!(
+                "a buffer of {} bytes for messages of {}",
+                buf.len(),
+                self.msgsize
+            );
+        }
+        loop {
+            let mut prio = 0;
+            let n = match deadline {
+                // SAFETY: `buf` is valid and writable for `buf.len()` bytes, `prio` and `t`
+                // are valid for the call.
+                Some(t) => unsafe {
+                    libc::mq_timedreceive(
+                        self.fd.as_raw_fd(),
+                        buf.as_mut_ptr().cast(),
+                        buf.len(),
+                        &mut prio,
+                        t,
+                    )
+                },
+                // SAFETY: as above, without a deadline.
+                None => unsafe {
+                    libc::mq_receive(
+                        self.fd.as_raw_fd(),
+                        buf.as_mut_ptr().cast(),
+                        buf.len(),
+                        &mut prio,
+                    )
+                },
+            };
+            if n >= 0 {
+                return Ok(Some(n as usize));
+            }
+            match Errno::last() {
+                Errno::ETIMEDOUT | Errno::EAGAIN => return Ok(None),
+                Errno::EINTR => continue,
+                e => return Err(e).context("mq_receive"),
+            }
+        }
+    }
+}
+
+/// A deadline long past (the epoch, on CLOCK_REALTIME): "do not wait".
+const PAST: libc::timespec = libc::timespec {
+    tv_sec: 0,
+    tv_nsec: 0,
+};
+
+impl AsFd for MessageQueue {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,5 +748,73 @@ mod tests {
         assert_eq!(poll(&mut fds, PollTimeout::from(5000u16)).unwrap(), 1);
         child.wait().unwrap();
         assert!(readable(&fd));
+    }
+
+    #[test]
+    fn a_robust_mutex_survives_its_holders_death() {
+        let memory = SharedMemory::create(c"procdemo-test", 1).unwrap();
+        let mutex = memory.mutex().unwrap();
+        assert!(!mutex.lock().unwrap().recovered);
+        // A thread takes the lock and ends holding it: the kernel walks its robust list at
+        // exit and marks the lock "owner died", as it would for a killed process.
+        std::thread::scope(|s| {
+            s.spawn(|| std::mem::forget(mutex.lock().unwrap()));
+        });
+        let held = mutex.lock().unwrap();
+        assert!(held.recovered, "EOWNERDEAD was not reported");
+        drop(held);
+        // Consistent again: the next holder gets it plainly.
+        assert!(!mutex.lock().unwrap().recovered);
+    }
+
+    #[test]
+    fn shared_words_start_at_zero_and_are_the_same_through_another_mapping() {
+        use std::os::fd::IntoRawFd;
+        let memory = SharedMemory::create(c"procdemo-test", 3).unwrap();
+        assert_eq!(memory.words().len(), 3);
+        assert!(memory
+            .words()
+            .iter()
+            .all(|w| w.load(Ordering::Relaxed) == 0));
+        // A second mapping of the same file (as a child makes of its inherited descriptor),
+        // which takes over the duplicate descriptor.
+        let dup = nix::unistd::dup(memory.fd()).unwrap();
+        let other = SharedMemory::inherited(dup.into_raw_fd(), 3).unwrap();
+        assert_ne!(memory.words().as_ptr(), other.words().as_ptr());
+        memory.words()[2].store(42, Ordering::Relaxed);
+        assert_eq!(other.words()[2].load(Ordering::Relaxed), 42);
+        assert_eq!(memory.inode().unwrap(), other.inode().unwrap());
+        // Larger than the file: refused, never mapped past its end.
+        let dup = nix::unistd::dup(memory.fd()).unwrap();
+        assert!(SharedMemory::inherited(dup.into_raw_fd(), 1000).is_err());
+    }
+
+    #[test]
+    fn a_message_queue_is_bounded_first_in_first_out_and_has_no_name() {
+        let name = format!(
+            "/procdemo-test-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        );
+        let name = std::ffi::CString::new(name.replace(['(', ')'], "")).unwrap();
+        let queue = MessageQueue::create_unlinked(&name, 2, 16).unwrap();
+        // The name is gone at once: opening it again finds nothing.
+        // SAFETY (test): a plain mq_open of a NUL-terminated name, without O_CREAT.
+        let again = unsafe { libc::mq_open(name.as_ptr(), libc::O_RDONLY) };
+        assert_eq!(again, -1);
+        assert_eq!(nix::errno::Errno::last(), nix::errno::Errno::ENOENT);
+        let mut buf = [0u8; 16];
+        assert_eq!(queue.try_receive(&mut buf).unwrap(), None, "empty");
+        assert!(queue.try_send(b"a").unwrap());
+        assert!(queue.try_send(b"bc").unwrap());
+        assert!(!queue.try_send(b"d").unwrap(), "full at its capacity");
+        assert_eq!(queue.receive(&mut buf).unwrap(), 1);
+        assert_eq!(&buf[..1], b"a");
+        assert_eq!(queue.try_receive(&mut buf).unwrap(), Some(2));
+        assert_eq!(&buf[..2], b"bc");
+        assert!(
+            queue.try_receive(&mut [0u8; 8]).is_err(),
+            "a buffer too small"
+        );
     }
 }

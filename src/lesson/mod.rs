@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use crate::child::{self, DecodeError, Role as _};
 use crate::error::Stopped;
-use crate::event::{fields_of, Accent, Emit, Header, Lang, LessonEvent, Mark};
+use crate::event::{fields_of, write_fields_of, Accent, Emit, Header, Lang, LessonEvent, Mark};
 use crate::messages::{self, en, zh};
 use crate::sink::{self, Settings};
 use crate::timeline;
@@ -162,6 +162,9 @@ macro_rules! lessons {
                 fn fields(&self) -> Map<String, Value> {
                     fields_of(self)
                 }
+                fn write_json_fields(&self, out: &mut Vec<u8>) {
+                    write_fields_of(self, out)
+                }
                 fn human(&self, h: &Header, lang: Lang) -> String {
                     match lang {
                         Lang::En => en::$m::event(h, self),
@@ -209,6 +212,9 @@ lessons! {
     Tickets => tickets;
     Zombie => zombie;
     Orphan => orphan;
+    Queue => queue;
+    Pool => pool;
+    Shared => shared;
 }
 
 /// A lesson's command with every option at its default, as `procdemo <lesson>` would run it.
@@ -394,6 +400,51 @@ mod tests {
                         lock: false,
                     },
                 );
+                for (side, index) in [(queue::Side::Producer, 1), (queue::Side::Consumer, 0)] {
+                    round_trip(
+                        &s,
+                        queue::Role {
+                            side,
+                            index,
+                            producers: 2,
+                            consumers: 1,
+                            items: 10_000,
+                            queue: 3,
+                            tally: 4,
+                        },
+                    );
+                }
+                round_trip(
+                    &s,
+                    pool::Role {
+                        work: pool::Work::Pool { tasks: 3 },
+                        results: 4,
+                    },
+                );
+                round_trip(
+                    &s,
+                    pool::Role {
+                        work: pool::Work::One { task: 9_999 },
+                        results: 4,
+                    },
+                );
+                for mode in [
+                    shared::Mode::Lock,
+                    shared::Mode::NoLock,
+                    shared::Mode::Atomic,
+                ] {
+                    round_trip(
+                        &s,
+                        shared::Role {
+                            mode,
+                            workers: 4,
+                            adds: 100_000_000,
+                            memory: 3,
+                            ready: 4,
+                            go: 5,
+                        },
+                    );
+                }
             }
         }
     }
@@ -437,6 +488,17 @@ mod tests {
              report=1 lifeline=6",
             "--child daemon name=x parent=1 epoch=0 scale=1 out=json as=main lines=10001 \
              python=0 report=5 lifeline=6",
+            // A consumer numbered past the consumers, an item count past the bound.
+            "--child queue name=x parent=1 epoch=0 scale=1 out=json side=consumer index=2 \
+             producers=1 consumers=2 items=5 queue=3 tally=4",
+            "--child queue name=x parent=1 epoch=0 scale=1 out=json side=producer index=0 \
+             producers=1 consumers=2 items=10001 queue=3 tally=4",
+            "--child pool name=x parent=1 epoch=0 scale=1 out=json task=10000 results=4",
+            "--child pool name=x parent=1 epoch=0 scale=1 out=json results=4",
+            "--child shared name=x parent=1 epoch=0 scale=1 out=json mode=lock workers=1 \
+             adds=100000001 memory=3 ready=4 go=5",
+            "--child shared name=x parent=1 epoch=0 scale=1 out=json mode=fast workers=1 \
+             adds=1 memory=3 ready=4 go=5",
         ] {
             let args: Vec<OsString> = line.split(' ').map(OsString::from).collect();
             assert!(decode_only(&args).is_err(), "{line} decoded");
@@ -507,8 +569,35 @@ mod tests {
             // Plausible keys with arbitrary values: reaches deeper into the decoder.
             (
                 prop::sample::select(vec![
-                    "name", "parent", "epoch", "scale", "out", "sleep", "value", "pipe", "ticks",
-                    "data", "lock", "lang", "timeline",
+                    "name",
+                    "parent",
+                    "epoch",
+                    "scale",
+                    "out",
+                    "sleep",
+                    "value",
+                    "pipe",
+                    "ticks",
+                    "data",
+                    "lock",
+                    "lang",
+                    "timeline",
+                    "side",
+                    "index",
+                    "producers",
+                    "consumers",
+                    "items",
+                    "queue",
+                    "tally",
+                    "task",
+                    "tasks",
+                    "results",
+                    "mode",
+                    "workers",
+                    "adds",
+                    "memory",
+                    "ready",
+                    "go",
                 ]),
                 proptest::collection::vec(any::<u8>(), 0..24),
             )
@@ -520,7 +609,28 @@ mod tests {
             // Plausible keys with numbers at the edges of their types.
             (
                 prop::sample::select(vec![
-                    "parent", "epoch", "scale", "sleep", "value", "pipe", "ticks", "timeline"
+                    "parent",
+                    "epoch",
+                    "scale",
+                    "sleep",
+                    "value",
+                    "pipe",
+                    "ticks",
+                    "timeline",
+                    "index",
+                    "producers",
+                    "consumers",
+                    "items",
+                    "queue",
+                    "tally",
+                    "task",
+                    "tasks",
+                    "results",
+                    "workers",
+                    "adds",
+                    "memory",
+                    "ready",
+                    "go",
                 ]),
                 prop::sample::select(vec![
                     "0",

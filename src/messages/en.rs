@@ -756,6 +756,198 @@ pub mod orphan {
     }
 }
 
+pub mod queue {
+    use super::*;
+    use crate::lesson::queue::{Args, Event, Summary};
+
+    pub const ABOUT: &str =
+        "Producers and consumers share one bounded queue, a POSIX message queue";
+    pub const SHOWED: &str =
+        "What it showed: processes that never talk to each other shared the work \
+            through one queue; a full queue holds the producers back, an empty one makes the \
+            consumers wait, and every item came through once, in order.";
+
+    pub fn explain(_: &Args, _scale: f64) -> String {
+        "queue: producers and consumers. Two producer processes put items on one \
+            queue, two consumer processes get them and handle them, more slowly; the queue \
+            holds 3 items at most. The queue is a kernel object, a POSIX message queue \
+            (mq_send, mq_receive), and the kernel does the waiting: a producer that finds it \
+            full waits until a consumer takes something, a consumer that finds it empty waits \
+            until a producer puts something. Watch the lines that say `waits`, or add \
+            --timeline to see the waits. When both producers are done, the main puts one end \
+            marker per consumer (Python's None), and each consumer stops at the one it gets. \
+            Every item is handled exactly once, and each producer's items come out in the \
+            order it put them."
+            .to_owned()
+    }
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        let me = h.name;
+        match e {
+            Event::QueueOpen { queue, capacity } => format!(
+                "main created the queue {queue}, a POSIX message queue for {capacity} item(s), \
+                 and removed its name at once: it lives as long as a process holds it open"
+            ),
+            Event::QueueFull { item: Some(item) } => {
+                format!("{me}: the queue is full; waits to put {item}")
+            }
+            Event::QueueFull { item: None } => {
+                format!("{me}: the queue is full; waits to put an end marker")
+            }
+            Event::Put { item } => format!("{me} made {item} and put it on the queue"),
+            Event::QueueEmpty => format!("{me}: the queue is empty; waits"),
+            Event::Got { item } => format!("{me} got {item} and handles it"),
+            Event::QueueEnd => format!("{me} got an end marker: nothing more, it stops"),
+            Event::EndMarker => {
+                "main put an end marker on the queue (one per consumer)".to_string()
+            }
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        let base = format!(
+            "done: {} producer(s) put {} item(s), {} consumer(s) got {}, through a queue of {}",
+            s.producers, s.put, s.consumers, s.got, s.capacity
+        );
+        if s.lost == 0 && s.duplicated == 0 && s.in_order {
+            format!("{base}: every item exactly once, each producer's in order")
+        } else {
+            format!(
+                "{base}: {} lost, {} duplicated, {}",
+                s.lost,
+                s.duplicated,
+                if s.in_order {
+                    "in order"
+                } else {
+                    "OUT OF ORDER"
+                }
+            )
+        }
+    }
+}
+
+pub mod pool {
+    use super::*;
+    use crate::lesson::pool::{Args, Event, Mode, Summary};
+    use crate::messages::python_list;
+
+    pub const ABOUT: &str =
+        "A pool of worker processes, started once, takes task after task (Pool(3).map)";
+    pub const SHOWED: &str =
+        "What it showed: a few processes, started once, did every task, and the \
+            results came back in task order, whatever order they finished in.";
+
+    pub fn explain(_: &Args, _scale: f64) -> String {
+        "pool: a process pool, Python's Pool(3).map(f, range(10)), where f squares \
+            its argument after a short sleep. Starting a process costs time, so the pool \
+            starts 3 worker processes once, and each takes task after task from one shared \
+            pipe until none is left. Watch the pids: the same three do all ten tasks. The \
+            results come back on another pipe, in whatever order they finish, and the main \
+            puts each one at its task's place: they come out in task order. With --no-pool \
+            every task gets a new process instead: ten pids, ten starts."
+            .to_owned()
+    }
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        match e {
+            Event::TaskDone { task, result } => {
+                format!("{} did task {task}: {task} * {task} = {result}", h.name)
+            }
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        let how = match s.mode {
+            Mode::Pool => format!("a pool of {} worker(s)", s.workers),
+            Mode::NoPool => "one new process per task".to_string(),
+        };
+        format!(
+            "done: {}; {} process(es) ran the {} task(s), {how}, in {}",
+            python_list(&s.results, 20),
+            s.pids,
+            s.tasks,
+            secs(s.elapsed_ms)
+        )
+    }
+}
+
+pub mod shared {
+    use super::*;
+    use crate::lesson::shared::{Args, Event, Mode, Summary};
+
+    pub const ABOUT: &str =
+        "One integer in memory every worker maps: exact with a lock, lost updates without";
+    pub const SHOWED: &str =
+        "What it showed: every worker mapped the same page, and with the lock the \
+            count came out exact; run `procdemo shared --no-lock` to see the updates the lock \
+            prevents from being lost.";
+
+    pub fn explain(_: &Args, _scale: f64) -> String {
+        "shared: the sequel to isolate. There, each process had its own money. \
+            Here the main makes one integer in a page of memory that every worker maps \
+            (memfd_create, then mmap with MAP_SHARED): each process sees it at an address of \
+            its own, and all of them see one page, one value. Each of 4 workers adds 1 to it \
+            100000 times, by reading it and writing it back. By default each add holds a \
+            lock, a process-shared mutex in the same page, and the result is exact. With \
+            --no-lock two workers can read the same value and both write back that value plus \
+            one: updates are lost, and the summary says how many. With --atomic each add is \
+            one atomic instruction: exact, and no lock."
+            .to_owned()
+    }
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        let me = h.name;
+        match e {
+            Event::Mapped {
+                address,
+                inode,
+                value,
+            } if me == "main" => format!(
+                "main made the shared page (memory file inode {inode}) and mapped it: \
+                 value {value} at address {address:#x}"
+            ),
+            Event::Mapped {
+                address,
+                inode,
+                value,
+            } => format!(
+                "{me} mapped the same page (inode {inode}) at its own address {address:#x}: \
+                 value {value}"
+            ),
+            Event::Go { workers } => format!(
+                "main: all {workers} worker(s) are ready; it closes the pipe they wait on: go!"
+            ),
+            Event::LockRecovered => format!(
+                "{me}: the lock's last holder died holding it; the kernel handed the lock \
+                 over, and it was made consistent again"
+            ),
+            Event::Added { adds } => format!("{me} is done: it added 1, {adds} times"),
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        let base = format!(
+            "done: {} worker(s) x {} adds: expected {}, final {}, lost {}",
+            s.workers, s.adds, s.expected, s.r#final, s.lost
+        );
+        match (s.mode, s.lost) {
+            (Mode::Lock, 0) => format!("{base}: exact, with the lock"),
+            (Mode::Atomic, 0) => {
+                format!("{base}: exact, with one atomic add each time and no lock")
+            }
+            (Mode::NoLock, 0) => format!(
+                "{base}: no update was lost this time, but nothing prevented it; run it again, \
+                 or with more --adds"
+            ),
+            (Mode::NoLock, _) => format!(
+                "{base}: without the lock, workers read the same value and each wrote it back \
+                 plus one over the others' (lost updates)"
+            ),
+            (_, _) => format!("{base}: a worker ended before it was done"),
+        }
+    }
+}
+
 /// English.
 pub struct English;
 
@@ -972,6 +1164,38 @@ pub mod quiz {
                 ]),
                 "An orphan is re-parented at once, to the nearest subreaper above it \
                  (PR_SET_CHILD_SUBREAPER), or else to init."
+                    .to_owned(),
+            ),
+            Kind::QueueItems => (
+                format!(
+                    "{} put {} each into one bounded queue; 2 consumers get them until the \
+                     main's end markers.",
+                    count(n, "producer", "producers"),
+                    count(m, "item", "items")
+                ),
+                "How many items do the consumers get in all? (a number)".to_owned(),
+                None,
+                "A queue hands each item to exactly one consumer, once: every item put is got, \
+                 none twice."
+                    .to_owned(),
+            ),
+            Kind::PoolProcesses => (
+                format!("Pool({n}).map(f, range({m})): {m} tasks for a pool of {n} workers."),
+                "How many processes does the main start? (a number)".to_owned(),
+                None,
+                "A pool starts its workers once; each takes task after task, so the start cost \
+                 is paid W times, not T."
+                    .to_owned(),
+            ),
+            Kind::SharedLocked => (
+                format!(
+                    "{n} workers each add 1 to one shared integer {m} times, reading it and \
+                     writing it back under the lock."
+                ),
+                "What is its final value? (a number)".to_owned(),
+                None,
+                "With the lock, a read and its write-back are never split by another worker: \
+                 no update is lost."
                     .to_owned(),
             ),
         };

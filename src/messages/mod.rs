@@ -12,7 +12,7 @@ pub mod zh;
 
 use serde_json::{Map, Value};
 
-use crate::event::{fields_of, Accent, Common, Emit, Ended, Header, Lang, Mark};
+use crate::event::{fields_of, write_fields_of, Accent, Common, Emit, Ended, Header, Lang, Mark};
 use crate::timeline::ChartWords;
 
 /// The rest of what one language says.
@@ -45,6 +45,10 @@ impl Emit for Common {
         fields_of(self)
     }
 
+    fn write_json_fields(&self, out: &mut Vec<u8>) {
+        write_fields_of(self, out)
+    }
+
     fn human(&self, h: &Header, lang: Lang) -> String {
         match lang {
             Lang::En => en::common(h, self),
@@ -74,6 +78,26 @@ pub fn buyer_number(name: &str) -> Option<&str> {
         .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// A list as Python prints it, `[0, 1, 4]`, cut after `max` entries for a reader; `None`
+/// where an entry is missing.
+pub fn python_list(items: &[Option<u64>], max: usize) -> String {
+    let mut s = String::from("[");
+    for (i, item) in items.iter().take(max).enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        match item {
+            Some(v) => s.push_str(&v.to_string()),
+            None => s.push_str("None"),
+        }
+    }
+    if items.len() > max {
+        s.push_str(", …");
+    }
+    s.push(']');
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +120,13 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn lists_print_as_python_does() {
+        assert_eq!(python_list(&[Some(0), Some(1), None], 5), "[0, 1, None]");
+        assert_eq!(python_list(&[Some(0), Some(1), Some(4)], 2), "[0, 1, …]");
+        assert_eq!(python_list(&[], 2), "[]");
     }
 
     #[test]

@@ -750,6 +750,200 @@ pub mod orphan {
     }
 }
 
+pub mod queue {
+    use super::*;
+    use crate::lesson::queue::{Args, Event, Summary};
+
+    pub const ABOUT: &str = "生产者和消费者共用一个有界队列（POSIX 消息队列）";
+    pub const OPTIONS: &[(&str, &str)] = &[
+        ("producers", "几个生产者进程"),
+        ("consumers", "几个消费者进程"),
+        ("items", "每个生产者放几个数据"),
+        ("capacity", "队列最多放几个数据（它的 mq_maxmsg）"),
+    ];
+    pub const SHOWED: &str =
+        "结论：彼此从不直接通信的进程通过一个队列分担了工作；队列满了生产者等，\
+            队列空了消费者等，每个数据都恰好经过一次，而且按顺序。";
+
+    pub fn explain(_: &Args, _scale: f64) -> String {
+        "queue：生产者消费者模型。两个生产者进程往同一个队列里放数据，\
+            两个消费者进程从队列里取出数据来处理，处理得比生产慢；队列最多放 3 个数据。\
+            这个队列是内核对象，POSIX 消息队列（mq_send、mq_receive），等待由内核完成：\
+            生产者发现队列满了，就等到消费者取走一个；消费者发现队列空了，\
+            就等到生产者放进一个。注意那些「等着」的行，或者加上 --timeline \
+            看看谁在什么时候等。两个生产者都做完以后，主进程给每个消费者放一个结束标志\
+            （Python 的 None），消费者取到结束标志就下班。每个数据恰好被处理一次，\
+            同一个生产者的数据按它放入的顺序被取出。"
+            .to_owned()
+    }
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        let me = h.name;
+        match e {
+            Event::QueueOpen { queue, capacity } => format!(
+                "主进程创建了队列 {queue}，一个最多放 {capacity} 个数据的 POSIX 消息队列，\
+                 随即删除了它的名字：只要还有进程打开着它，它就在"
+            ),
+            Event::QueueFull { item: Some(item) } => {
+                format!("{me}: 队列满了，等着放入{item}")
+            }
+            Event::QueueFull { item: None } => "主进程: 队列满了，等着放入结束标志".to_string(),
+            Event::Put { item } => format!("{me}生产了{item}，放入队列"),
+            Event::QueueEmpty => format!("{me}: 队列空了，等着"),
+            Event::Got { item } => format!("{me}取出了{item}，开始处理"),
+            Event::QueueEnd => format!("{me}: 没有了，下班"),
+            Event::EndMarker => "主进程放入一个结束标志 None（每个消费者一个）".to_string(),
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        let base = format!(
+            "完成：{} 个生产者放入 {} 个数据，{} 个消费者取出 {} 个，队列容量 {}",
+            s.producers, s.put, s.consumers, s.got, s.capacity
+        );
+        if s.lost == 0 && s.duplicated == 0 && s.in_order {
+            format!("{base}：每个数据恰好一次，每个生产者的数据都按顺序")
+        } else {
+            format!(
+                "{base}：丢失 {} 个，重复 {} 个，{}",
+                s.lost,
+                s.duplicated,
+                if s.in_order {
+                    "顺序正确"
+                } else {
+                    "顺序错乱"
+                }
+            )
+        }
+    }
+}
+
+pub mod pool {
+    use super::*;
+    use crate::lesson::pool::{Args, Event, Mode, Summary};
+    use crate::messages::python_list;
+
+    pub const ABOUT: &str = "进程池：工作进程只开启一次，一个接一个地做任务（Pool(3).map）";
+    pub const OPTIONS: &[(&str, &str)] = &[
+        (
+            "workers",
+            "几个工作进程（加上 --no-pool：同时最多几个任务进程）",
+        ),
+        ("tasks", "几个任务：f(0) …… f(T-1)，f 计算参数的平方"),
+        ("no_pool", "不用进程池，每个任务开一个新进程，作为对比"),
+    ];
+    pub const SHOWED: &str = "结论：几个只开了一次的进程做完了所有任务，\
+            不管完成的先后，结果都按任务的顺序返回。";
+
+    pub fn explain(_: &Args, _scale: f64) -> String {
+        "pool：进程池，即 Python 的 Pool(3).map(f, range(10))，\
+            f 睡一会儿之后返回参数的平方。开设进程要花时间，所以进程池只开 3 \
+            个工作进程，每个进程从同一个管道里一个接一个地领任务，直到没有任务为止。\
+            注意 pid：十个任务都是同样的三个进程做的。结果从另一个管道送回来，\
+            完成的先后不定，主进程把每个结果放到它的任务的位置上，\
+            所以结果按任务的顺序排列。加上 --no-pool，每个任务都开一个新进程：\
+            十个 pid，开了十次进程。"
+            .to_owned()
+    }
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        match e {
+            Event::TaskDone { task, result } => {
+                format!("{} 处理任务 {task}，结果 {result}", h.pid)
+            }
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        let how = match s.mode {
+            Mode::Pool => format!("{} 个工作进程的进程池", s.workers),
+            Mode::NoPool => "每个任务一个新进程".to_string(),
+        };
+        format!(
+            "完成：{}；{} 个进程完成了 {} 个任务（{how}），用时 {}",
+            python_list(&s.results, 20),
+            s.pids,
+            s.tasks,
+            secs(s.elapsed_ms)
+        )
+    }
+}
+
+pub mod shared {
+    use super::*;
+    use crate::lesson::shared::{Args, Event, Mode, Summary};
+
+    pub const ABOUT: &str = "每个工作进程都映射的同一个整数：加锁就准确，不加锁就丢失更新";
+    pub const OPTIONS: &[(&str, &str)] = &[
+        ("workers", "几个工作进程"),
+        ("adds", "每个工作进程加几次 1"),
+        ("no_lock", "读出再写回时不加锁，看看丢失的更新"),
+        ("atomic", "改用一条原子指令加 1：准确，也不用锁"),
+    ];
+    pub const SHOWED: &str = "结论：所有工作进程映射的是同一页内存，有锁的时候计数分毫不差；\
+            运行 `procdemo shared --no-lock` 看看锁所防止的更新丢失。";
+
+    pub fn explain(_: &Args, _scale: f64) -> String {
+        "shared：isolate 的续篇。在 isolate 里每个进程都有自己的 money。\
+            这里主进程在一页内存里放一个整数，每个工作进程都把这一页映射进来\
+            （memfd_create，再用 MAP_SHARED 做 mmap）：每个进程看到的地址各不相同，\
+            看到的却是同一页、同一个值。4 个工作进程各自给它加 1，加 100000 次，\
+            每次都是先读出来再写回去。默认每次加 1 都持有一把锁，\
+            一个放在同一页里的进程间共享的互斥锁，结果分毫不差。加上 --no-lock，\
+            两个进程可能读到同一个值，又都写回这个值加一：更新丢失了，\
+            总结会说丢了多少。加上 --atomic，每次加 1 都是一条原子指令：不用锁，也分毫不差。"
+            .to_owned()
+    }
+
+    pub fn event(h: &Header, e: &Event) -> String {
+        let me = h.name;
+        match e {
+            Event::Mapped {
+                address,
+                inode,
+                value,
+            } if me == "main" => format!(
+                "主进程创建了共享页（内存文件 inode {inode}）并映射进来：\
+                 值 {value}，地址 {address:#x}"
+            ),
+            Event::Mapped {
+                address,
+                inode,
+                value,
+            } => format!(
+                "{me}映射了同一页（inode {inode}），在它自己的地址 {address:#x}：值 {value}"
+            ),
+            Event::Go { workers } => {
+                format!("主进程：{workers} 个工作进程都准备好了，关闭它们等待的管道：开始！")
+            }
+            Event::LockRecovered => {
+                format!("{me}: 锁的上一个持有者拿着锁死了，内核把锁交了过来，已恢复为一致状态")
+            }
+            Event::Added { adds } => format!("{me}做完了：加了 {adds} 次 1"),
+        }
+    }
+
+    pub fn summary(s: &Summary) -> String {
+        let base = format!(
+            "完成：{} 个进程 × {} 次，期望 {}，实际 {}，丢失 {}",
+            s.workers, s.adds, s.expected, s.r#final, s.lost
+        );
+        match (s.mode, s.lost) {
+            (Mode::Lock, 0) => format!("{base}：有锁，分毫不差"),
+            (Mode::Atomic, 0) => format!("{base}：每次一条原子加法，不用锁，分毫不差"),
+            (Mode::NoLock, 0) => format!(
+                "{base}：这一次碰巧没有丢失更新，但没有任何东西防止它；再运行一次，\
+                 或者加大 --adds"
+            ),
+            (Mode::NoLock, _) => format!(
+                "{base}：没有锁，几个进程读到同一个值，各自加一写回，\
+                 覆盖了别人的结果（更新丢失）"
+            ),
+            (_, _) => format!("{base}：有工作进程没做完就结束了"),
+        }
+    }
+}
+
 /// 中文.
 pub struct Chinese;
 
@@ -913,6 +1107,28 @@ pub mod quiz {
                 "孤儿进程马上被过继给它上面最近的 subreaper（PR_SET_CHILD_SUBREAPER），\
                  没有的话就过继给 init。"
                     .to_owned(),
+            ),
+            Kind::QueueItems => (
+                format!(
+                    "{n} 个生产者各往同一个有界队列里放 {m} 个数据；2 个消费者一直取，\
+                     直到取到主进程放的结束标记。"
+                ),
+                "消费者一共取到几个数据？（一个数）".to_owned(),
+                None,
+                "队列把每个数据交给一个消费者，只交一次：放进去的都被取走，没有重复的。".to_owned(),
+            ),
+            Kind::PoolProcesses => (
+                format!("Pool({n}).map(f, range({m}))：{n} 个工作进程的进程池做 {m} 个任务。"),
+                "主进程开启了几个进程？（一个数）".to_owned(),
+                None,
+                "进程池只开启一次工作进程，每个工作进程一个接一个地做任务：开启进程的代价只付 W 次，不是 T 次。"
+                    .to_owned(),
+            ),
+            Kind::SharedLocked => (
+                format!("{n} 个工作进程各给同一个共享整数加 {m} 次 1，每次加锁读出再写回。"),
+                "它最后是多少？（一个数）".to_owned(),
+                None,
+                "加了锁，一次读出和它的写回之间不会插进别的工作进程：没有更新丢失。".to_owned(),
             ),
         };
         Text {

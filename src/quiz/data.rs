@@ -32,6 +32,12 @@ pub enum Kind {
     ZombieState,
     /// orphan: who becomes the orphan's parent?
     OrphanAdopter,
+    /// queue: how many items do the consumers get in all?
+    QueueItems,
+    /// pool: how many processes does the pool start?
+    PoolProcesses,
+    /// shared: the final value, with the lock?
+    SharedLocked,
 }
 
 /// What the learner gives: a letter among choices, or a whole number.

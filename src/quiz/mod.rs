@@ -67,6 +67,9 @@ pub fn bank(lesson: Lesson) -> &'static [Kind] {
         ],
         Lesson::Zombie => &[Kind::ZombieState],
         Lesson::Orphan => &[Kind::OrphanAdopter],
+        Lesson::Queue => &[Kind::QueueItems],
+        Lesson::Pool => &[Kind::PoolProcesses],
+        Lesson::Shared => &[Kind::SharedLocked],
     }
 }
 
@@ -80,6 +83,9 @@ impl Question {
             Kind::TicketsSold | Kind::TicketsSoldOut | Kind::TicketsWholeFile => Lesson::Tickets,
             Kind::ZombieState => Lesson::Zombie,
             Kind::OrphanAdopter => Lesson::Orphan,
+            Kind::QueueItems => Lesson::Queue,
+            Kind::PoolProcesses => Lesson::Pool,
+            Kind::SharedLocked => Lesson::Shared,
         }
     }
 
@@ -92,6 +98,15 @@ impl Question {
             Kind::IsolateMoney => (rng.between(1, 999_999), 0),
             Kind::IsolateForkAddress | Kind::OrphanAdopter => (0, 0),
             Kind::ZombieState => (rng.between(1, 3), 0),
+            // Producers and items per producer.
+            Kind::QueueItems => (rng.between(1, 3), rng.between(2, 5)),
+            // Workers and tasks: more tasks than workers.
+            Kind::PoolProcesses => {
+                let workers = rng.between(2, 4);
+                (workers, rng.between(workers + 2, 12))
+            }
+            // Workers and adds per worker.
+            Kind::SharedLocked => (rng.between(2, 4), rng.between(1, 50) * 1000),
             Kind::DaemonEnds | Kind::DaemonOrdinary => (rng.between(3, 6), 0),
             Kind::TicketsSold | Kind::TicketsSoldOut | Kind::TicketsWholeFile => {
                 let buyers = rng.between(4, 8);
@@ -119,6 +134,9 @@ impl Question {
             Kind::TicketsWholeFile => vec![s("--buyers"), n, s("--tickets"), m, s("--no-lock")],
             Kind::ZombieState => vec![s("--count"), n, s("--hold"), s("1")],
             Kind::OrphanAdopter => vec![],
+            Kind::QueueItems => vec![s("--producers"), n, s("--items"), m],
+            Kind::PoolProcesses => vec![s("--workers"), n, s("--tasks"), m],
+            Kind::SharedLocked => vec![s("--workers"), n, s("--adds"), m],
         }
     }
 
@@ -138,6 +156,9 @@ impl Question {
             Kind::JoinSequential => Answer::Choice(1),
             Kind::ZombieState => Answer::Choice(2),
             Kind::OrphanAdopter => Answer::Choice(0),
+            Kind::QueueItems => Answer::Number(self.n * self.m),
+            Kind::PoolProcesses => Answer::Number(self.n),
+            Kind::SharedLocked => Answer::Number(self.n * self.m),
             Kind::DaemonOrdinary => Answer::Choice(2),
             Kind::IsolateMoney => Answer::Number(100),
             Kind::TicketsSold => Answer::Number(self.m),
@@ -223,6 +244,12 @@ impl Question {
                     return None;
                 }
             }
+            Kind::QueueItems => Answer::Number(int(&summary["got"])?),
+            // The processes the main started: the pool's workers, started once.
+            Kind::PoolProcesses => {
+                Answer::Number(run.of("spawned").filter(|e| e["name"] == "main").count() as u64)
+            }
+            Kind::SharedLocked => Answer::Number(int(&summary["final"])?),
             Kind::TicketsWholeFile => {
                 // Every buyer read a whole file (each said what it saw), and the run ended
                 // with its summary: no buyer failed on a broken file.

@@ -19,6 +19,7 @@ mod quiz;
 mod streams;
 mod teach;
 mod tickets;
+mod together;
 
 use libtest_mimic::{Arguments, Trial};
 
@@ -55,6 +56,7 @@ fn main() {
         hardening::tests(),
         output::tests(),
         lessons_life::tests(),
+        together::tests(),
     ]
     .into_iter()
     .flatten()
