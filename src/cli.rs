@@ -4,6 +4,7 @@
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 
 use clap::error::ErrorKind;
@@ -25,7 +26,7 @@ use crate::time::TimeScale;
              tie them to their parent, and share a file under flock",
     long_about = None,
     propagate_version = true,
-    after_help = "New here? Start with `procdemo tour`, or `procdemo <scenario> --explain`.",
+    after_help = "New here? Start with `procdemo tour`, or `procdemo <lesson> --explain`.",
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -85,7 +86,7 @@ impl Global {
         let stdout = std::io::stdout();
         // Human lines wrap only on a terminal: a pipe or a file gets one line per event.
         let width = if stdout.is_terminal() {
-            terminal_size::terminal_size_of(&stdout).map_or(0, |(w, _)| w.0)
+            crate::sys::terminal_columns(stdout.as_fd()).unwrap_or(0)
         } else {
             0
         };
@@ -192,8 +193,7 @@ pub fn command(lang: Lang) -> clap::Command {
 /// the shell sets it, then the TIOCGWINSZ ioctl, tty_ioctl(4)), at most 100; 80 elsewhere.
 fn help_width() -> usize {
     let columns = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
-    let terminal =
-        || terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0));
+    let terminal = || crate::sys::terminal_columns(std::io::stdout().as_fd()).map(usize::from);
     columns.or_else(terminal).unwrap_or(80).clamp(40, 100) - 1
 }
 
@@ -423,16 +423,24 @@ pub enum Command {
 
 const TOUR_EXAMPLES: &str = "\
 Examples:
-  procdemo tour                                       # a few seconds, in your language
-  procdemo --lang zh tour                             # 中文
-  procdemo --time-scale 1 tour --timeline             # the tutorial's timings, with charts
-  procdemo tour --all                                 # and the lessons after the tutorial";
+  # a few seconds, in your language
+  procdemo tour
+  # 中文
+  procdemo --lang zh tour
+  # the tutorial's timings, with charts
+  procdemo --time-scale 1 tour --timeline
+  # and the lessons after the tutorial
+  procdemo tour --all";
 
 const QUIZ_EXAMPLES: &str = "\
 Examples:
-  procdemo quiz                                       # five questions, a random seed
-  procdemo quiz --seed 7 --answers                    # the teacher's sheet for seed 7
-  procdemo quiz --seed 7 --answers | grep Answer | cut -d' ' -f2 | procdemo quiz --seed 7";
+  # five questions, a random seed
+  procdemo quiz
+  # the teacher's sheet for seed 7
+  procdemo quiz --seed 7 --answers
+  # play it with the sheet's answers: 5 of 5
+  procdemo quiz --seed 7 --answers | grep '^Answer' | cut -d' ' -f2 |
+    procdemo quiz --seed 7";
 
 #[cfg(test)]
 mod tests {

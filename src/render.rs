@@ -100,9 +100,9 @@ fn human_line(h: &Header, text: &str, accent: Accent, color: bool, width: usize)
     let indent =
         time.len() + 1 + text_width(h.name).max(10) + 1 + h.pid.to_string().len().max(7) + 2;
     let wrapped;
-    let text = if width > indent + 20 && text_width(text) > width - indent {
+    let text = if width > indent + 20 && text_width(text) > width - indent - 1 {
         let pad = format!("\n{}", " ".repeat(indent));
-        wrapped = crate::text::wrap(text, width - indent - 1).join(&pad);
+        wrapped = crate::text::wrap_balanced(text, width - indent - 1).join(&pad);
         wrapped.as_str()
     } else {
         text

@@ -83,6 +83,24 @@ pub fn write_all(fd: BorrowedFd, mut buf: &[u8]) -> nix::Result<()> {
     Ok(())
 }
 
+/// How many columns wide the terminal on `fd` is (TIOCGWINSZ, tty_ioctl(4)); `None` where
+/// `fd` is no terminal, or one that says 0 (a pseudo-terminal nobody sized). Only the columns
+/// count: a terminal whose rows are still 0 wraps lines all the same.
+pub fn terminal_columns(fd: BorrowedFd) -> Option<u16> {
+    use std::os::fd::AsRawFd;
+    let mut size = nix::libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one `winsize` through the pointer, which points to ours for
+    // the length of the call; on a descriptor that is not a terminal it fails and writes
+    // nothing.
+    let r = unsafe { nix::libc::ioctl(fd.as_raw_fd(), nix::libc::TIOCGWINSZ, &mut size) };
+    (r == 0 && size.ws_col > 0).then_some(size.ws_col)
+}
+
 /// Make sure descriptors 0, 1 and 2 are open, on `/dev/null` where they were closed.
 ///
 /// A program started with a standard stream closed (`procdemo … >&-`) would otherwise hand

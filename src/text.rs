@@ -80,6 +80,29 @@ pub fn wrap(text: &str, max: usize) -> Vec<String> {
     lines
 }
 
+/// [`wrap`], but without a lone word on the last line: where the last line would take less
+/// than a quarter of `max`, a narrower width that gives as many lines is taken instead, so
+/// the words spread over the lines more evenly ("exited with code" / "0" becomes two lines of
+/// like length).
+pub fn wrap_balanced(text: &str, max: usize) -> Vec<String> {
+    let lines = wrap(text, max);
+    let lonely =
+        |lines: &[String]| lines.len() > 1 && lines.last().is_some_and(|l| width(l) < max / 4);
+    if !lonely(&lines) {
+        return lines;
+    }
+    for narrower in (max * 3 / 4..max).rev() {
+        let tried = wrap(text, narrower);
+        if tried.len() > lines.len() {
+            break;
+        }
+        if !lonely(&tried) {
+            return tried;
+        }
+    }
+    lines
+}
+
 /// A number with at most `decimals` decimals, without trailing zeros.
 pub fn trim_number(x: f64, decimals: usize) -> String {
     let s = format!("{x:.decimals$}");
@@ -116,6 +139,20 @@ mod tests {
             assert!(!line.starts_with('，') && !line.starts_with('。'));
         }
         assert_eq!(lines.concat(), zh);
+    }
+
+    #[test]
+    fn balanced_wrapping_leaves_no_word_alone() {
+        let text = "reaped Process-1 (pid 4242): it exited with code 0";
+        let plain = wrap(text, 48);
+        assert_eq!(plain.last().map(String::as_str), Some("0"), "{plain:?}");
+        let balanced = wrap_balanced(text, 48);
+        assert_eq!(balanced.len(), plain.len());
+        assert!(
+            balanced.iter().all(|l| width(l) <= 48 && width(l) >= 12),
+            "{balanced:?}"
+        );
+        assert_eq!(balanced.join(" "), text);
     }
 
     #[test]

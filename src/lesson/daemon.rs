@@ -107,9 +107,12 @@ pub const TOUR: TourPart = TourPart {
 
 pub const EXAMPLES: &str = "\
 Examples:
-  procdemo --timeline daemon --ticks 5                # the daemon dies with the main
-  procdemo --time-scale 0.1 daemon --no-daemon        # an ordinary child is waited for
-  procdemo --time-scale 0.1 daemon --kill-main --like-python  # SIGKILL its main";
+  # the daemon dies with the main
+  procdemo --timeline daemon --ticks 5
+  # an ordinary child is waited for
+  procdemo --time-scale 0.1 daemon --no-daemon
+  # SIGKILL its main
+  procdemo --time-scale 0.1 daemon --kill-main --like-python";
 
 #[derive(Clone, Debug, PartialEq, Serialize, strum::IntoStaticStr, strum::VariantNames)]
 #[serde(untagged)]

@@ -53,9 +53,12 @@ pub const TOUR: TourPart = TourPart {
 
 pub const EXAMPLES: &str = "\
 Examples:
-  procdemo isolate                                    # the child's money, the main's money
-  procdemo isolate --method fork                      # same address, two values
-  procdemo --json isolate --value 7                   # the events, as JSON Lines";
+  # the child's money, the main's money
+  procdemo isolate
+  # same address, two values
+  procdemo isolate --method fork
+  # the events, as JSON Lines
+  procdemo --json isolate --value 7";
 
 #[derive(Clone, Debug, PartialEq, Serialize, strum::IntoStaticStr, strum::VariantNames)]
 #[serde(untagged)]

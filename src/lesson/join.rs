@@ -46,9 +46,12 @@ pub const TOUR: TourPart = TourPart {
 
 pub const EXAMPLES: &str = "\
 Examples:
-  procdemo join                                       # 3 children: about 2 s, not 3
-  procdemo --time-scale 0.1 join --count 3 --timeline # the rows overlap
-  procdemo --time-scale 0.1 join --count 3 --sequential --timeline  # one after another";
+  # 3 children: about 2 s, not 3
+  procdemo join
+  # the rows overlap
+  procdemo --time-scale 0.1 join --count 3 --timeline
+  # one after another
+  procdemo --time-scale 0.1 join --count 3 --sequential --timeline";
 
 /// How the main waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

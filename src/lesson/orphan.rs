@@ -78,9 +78,12 @@ pub const TOUR: TourPart = TourPart {
 
 pub const EXAMPLES: &str = "\
 Examples:
-  procdemo orphan                                     # main adopts its grandchild
-  procdemo orphan --no-subreaper                      # someone above main adopts it
-  procdemo --time-scale 0.2 orphan --timeline         # three generations on one axis";
+  # main adopts its grandchild
+  procdemo orphan
+  # someone above main adopts it
+  procdemo orphan --no-subreaper
+  # three generations on one axis
+  procdemo --time-scale 0.2 orphan --timeline";
 
 #[derive(Clone, Debug, PartialEq, Serialize, strum::IntoStaticStr, strum::VariantNames)]
 #[serde(untagged)]

@@ -72,9 +72,12 @@ pub const TOUR: TourPart = TourPart {
 
 pub const EXAMPLES: &str = "\
 Examples:
-  procdemo pool                                       # Pool(3).map(f, range(10))
-  procdemo --time-scale 0.2 pool --timeline           # 3 rows doing every task
-  procdemo --time-scale 0.2 pool --no-pool --timeline # 10 short rows: one process per task
+  # Pool(3).map(f, range(10))
+  procdemo pool
+  # 3 rows doing every task
+  procdemo --time-scale 0.2 pool --timeline
+  # 10 short rows: one process per task
+  procdemo --time-scale 0.2 pool --no-pool --timeline
   procdemo --json --time-scale 0 pool --workers 4 --tasks 10000 | tail -1";
 
 /// How the tasks are run.

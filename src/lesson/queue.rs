@@ -86,10 +86,14 @@ pub const TOUR: TourPart = TourPart {
 
 pub const EXAMPLES: &str = "\
 Examples:
-  procdemo queue                                      # 2 producers, 2 consumers, Queue(3)
-  procdemo --time-scale 0.3 queue --timeline          # who waited on the queue, and when
-  procdemo queue --producers 3 --capacity 1           # a queue of one: everyone takes turns
-  procdemo --json --time-scale 0 queue --items 10000 | tail -1   # every item once, in order";
+  # 2 producers, 2 consumers, Queue(3)
+  procdemo queue
+  # who waited on the queue, and when
+  procdemo --time-scale 0.3 queue --timeline
+  # a queue of one: everyone takes turns
+  procdemo queue --producers 3 --capacity 1
+  # every item once, in order
+  procdemo --json --time-scale 0 queue --items 10000 | tail -1";
 
 /// One item: which producer made it, and its number in that producer's sequence. Written
 /// (on the queue and in JSON) as `producer-0:3`.

@@ -81,10 +81,14 @@ pub const TOUR: TourPart = TourPart {
 
 pub const EXAMPLES: &str = "\
 Examples:
-  procdemo shared                                     # 4 workers x 100000 adds, locked: exact
-  procdemo shared --no-lock                           # read, add, write back: updates lost
-  procdemo shared --atomic --adds 1000000             # one atomic add each time: exact
-  procdemo --json shared --no-lock | tail -1          # expected, final, lost";
+  # 4 workers x 100000 adds, locked: exact
+  procdemo shared
+  # read, add, write back: updates lost
+  procdemo shared --no-lock
+  # one atomic add each time: exact
+  procdemo shared --atomic --adds 1000000
+  # expected, final, lost
+  procdemo --json shared --no-lock | tail -1";
 
 /// How each add is made safe, or not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

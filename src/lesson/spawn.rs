@@ -46,9 +46,11 @@ pub const TOUR: TourPart = TourPart {
 
 pub const EXAMPLES: &str = "\
 Examples:
-  procdemo spawn                                      # one child, the tutorial's 3 s
+  # one child, the tutorial's 3 s
+  procdemo spawn
   procdemo --time-scale 0.1 spawn --count 3 --method fork
-  procdemo --lang zh --timeline spawn --count 2       # in Chinese, then the chart";
+  # in Chinese, then the chart
+  procdemo --lang zh --timeline spawn --count 2";
 
 #[derive(Clone, Debug, PartialEq, Serialize, strum::IntoStaticStr, strum::VariantNames)]
 #[serde(untagged)]

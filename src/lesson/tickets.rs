@@ -88,9 +88,12 @@ pub const TOUR: TourPart = TourPart {
 
 pub const EXAMPLES: &str = "\
 Examples:
-  procdemo --time-scale 0.1 tickets --tickets 1       # 10 buyers, 1 ticket, 1 sale
-  procdemo --time-scale 0.1 tickets --tickets 1 --no-lock --timeline  # the oversell
-  procdemo --lang zh --time-scale 0.1 tickets --tickets 3 --kill-holder  # SIGKILL it";
+  # 10 buyers, 1 ticket, 1 sale
+  procdemo --time-scale 0.1 tickets --tickets 1
+  # the oversell
+  procdemo --time-scale 0.1 tickets --tickets 1 --no-lock --timeline
+  # SIGKILL it
+  procdemo --lang zh --time-scale 0.1 tickets --tickets 3 --kill-holder";
 
 #[derive(Clone, Debug, PartialEq, Serialize, strum::IntoStaticStr, strum::VariantNames)]
 #[serde(untagged)]

@@ -60,9 +60,12 @@ pub const TOUR: TourPart = TourPart {
 
 pub const EXAMPLES: &str = "\
 Examples:
-  procdemo zombie --hold 30                           # then run the ps command it prints
-  procdemo --time-scale 0.1 zombie --count 3 --timeline  # the z stretch: exited, not reaped
-  procdemo --json --time-scale 0 zombie               # the events, as JSON Lines";
+  # then run the ps command it prints
+  procdemo zombie --hold 30
+  # the z stretch: exited, not reaped
+  procdemo --time-scale 0.1 zombie --count 3 --timeline
+  # the events, as JSON Lines
+  procdemo --json --time-scale 0 zombie";
 
 #[derive(Clone, Debug, PartialEq, Serialize, strum::IntoStaticStr, strum::VariantNames)]
 #[serde(untagged)]
@@ -88,8 +91,14 @@ pub enum Event {
         signal: Signal,
         state: char,
     },
-    /// main: it leaves its zombies unreaped for `seconds` (before `--time-scale`).
-    Holding { zombies: usize, seconds: f64 },
+    /// main: it leaves its zombies unreaped for `seconds` (`--hold`, before `--time-scale`),
+    /// that is `for_ms` milliseconds (after it).
+    Holding {
+        zombies: usize,
+        seconds: f64,
+        #[serde(serialize_with = "crate::event::ms")]
+        for_ms: f64,
+    },
     /// main: after the reap, `/proc/<pid>` no longer exists.
     Gone {
         #[serde(serialize_with = "crate::event::pid")]
@@ -172,6 +181,7 @@ pub fn run(s: &Settings, args: &Args) -> Result<()> {
     out.emit(&Event::Holding {
         zombies: zombies.len(),
         seconds: args.hold,
+        for_ms: s.scale.of(args.hold).map_or(0.0, |d| d.as_secs_f64() * 1000.0),
     })?;
     children.sleep(args.hold)?;
 

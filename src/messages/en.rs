@@ -124,10 +124,12 @@ pub mod spawn {
 
     pub fn event(h: &Header, e: &Event) -> String {
         match e {
+            Event::NotWaiting { children: 1 } => "main goes on without waiting for its child; \
+                 it still reaps it before it exits, so it is not orphaned"
+                .to_owned(),
             Event::NotWaiting { children } => format!(
-                "main goes on without waiting for its {}; it still reaps them before it \
-                 exits, so none is orphaned",
-                count(*children as u64, "child", "children")
+                "main goes on without waiting for its {children} children; it still reaps them \
+                 before it exits, so none is orphaned"
             ),
             Event::Over => format!("{} is over: pid {}, parent pid {}", h.name, h.pid, h.ppid),
         }
@@ -416,7 +418,7 @@ pub mod daemon {
             format!(
                 "done: Process-1 was killed with SIGKILL; its daemon Process-2 (pid {pid}) \
                  was orphaned and kept running, adopted by main (a child subreaper); it {how} \
-                 {after} later, because main ended it. Python would have left it running."
+                 {after} later, because main ended it: Python would have left it running"
             )
         } else if k.orphaned {
             format!(
@@ -642,8 +644,14 @@ pub mod zombie {
                 "sent {} to {child_name} (pid {child}): state now {state}",
                 signal.as_str()
             ),
-            Event::Holding { zombies, seconds } => format!(
-                "main leaves its {zombies} zombie(s) unreaped for {} s",
+            Event::Holding {
+                zombies,
+                seconds,
+                for_ms,
+            } => format!(
+                "main leaves its {} unreaped for {} (--hold {})",
+                count(*zombies as u64, "zombie", "zombies"),
+                secs(*for_ms),
                 trim_number(*seconds, 3)
             ),
             Event::Gone { child, child_name } => {
@@ -659,8 +667,9 @@ pub mod zombie {
             "some /proc/<pid> was still there after the reap"
         };
         format!(
-            "done: {} child(ren), {} seen as zombies (state Z) before their reap; {after}",
-            s.children, s.zombies_seen
+            "done: {}, {} seen as zombies (state Z) before their reap; {after}",
+            count(s.children as u64, "child", "children"),
+            s.zombies_seen
         )
     }
 }
@@ -1006,7 +1015,7 @@ impl Words for English {
             "That was the tour. Each lesson has more to try: `procdemo <lesson> --help` lists its \
              options and examples, and --timeline draws every process on one time axis."
         } else {
-            "That was the tour. Each scenario has more to try: `procdemo <scenario> --help` \
+            "That was the tour. Each lesson has more to try: `procdemo <lesson> --help` \
              lists its options and examples, and --timeline draws every process on one time \
              axis. The lessons after the tutorial come with `procdemo tour --all`."
         }
@@ -1113,7 +1122,7 @@ pub mod quiz {
                     .to_owned(),
             ),
             Kind::TicketsSold => (
-                format!("{n} buyers, {m} tickets, and the lock on."),
+                format!("{n} buyers, {}, and the lock on.", count(m, "ticket", "tickets")),
                 "How many buyers get a ticket? (a number)".to_owned(),
                 None,
                 "With the lock the buyers take turns, and each takes one ticket while any \
@@ -1121,7 +1130,7 @@ pub mod quiz {
                     .to_owned(),
             ),
             Kind::TicketsSoldOut => (
-                format!("{n} buyers, {m} tickets, and the lock on."),
+                format!("{n} buyers, {}, and the lock on.", count(m, "ticket", "tickets")),
                 "How many buyers answer \"sold out\", with exit status 3? (a number)"
                     .to_owned(),
                 None,
@@ -1129,7 +1138,10 @@ pub mod quiz {
                     .to_owned(),
             ),
             Kind::TicketsWholeFile => (
-                format!("{n} buyers, {m} tickets, and no lock (--no-lock): they race."),
+                format!(
+                    "{n} buyers, {}, and no lock (--no-lock): they race.",
+                    count(m, "ticket", "tickets")
+                ),
                 "Can a buyer read a half-written ticket file?".to_owned(),
                 choices(&[
                     "no: every buyer reads a whole file",

@@ -639,8 +639,13 @@ pub mod zombie {
                 "向 {child_name}（pid {child}）发送 {}：现在的状态是 {state}",
                 signal.as_str()
             ),
-            Event::Holding { zombies, seconds } => format!(
-                "主进程先不回收这 {zombies} 个僵尸进程，等 {} 秒",
+            Event::Holding {
+                zombies,
+                seconds,
+                for_ms,
+            } => format!(
+                "主进程先不回收这 {zombies} 个僵尸进程，等 {}（--hold {}）",
+                secs(*for_ms),
                 trim_number(*seconds, 3)
             ),
             Event::Gone { child, child_name } => {
@@ -731,7 +736,10 @@ pub mod orphan {
                 "{child_name}（pid {child}）的 pidfd 可读了：它已经结束，\
                  由收养它的进程回收，而不是主进程"
             ),
-            Event::Over => format!("{} is over {}，子进程父进程: {}", h.name, h.pid, h.ppid),
+            Event::Over => format!(
+                "{} 结束了，子进程: {}，子进程父进程: {}",
+                h.name, h.pid, h.ppid
+            ),
             Event::MainGone => format!("{}：生命线管道关闭了，主进程已经不在了：我也结束", h.name),
         }
     }
