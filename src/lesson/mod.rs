@@ -492,7 +492,7 @@ mod tests {
             "--child queue name=x parent=1 epoch=0 scale=1 out=json side=consumer index=2 \
              producers=1 consumers=2 items=5 queue=3 tally=4",
             "--child queue name=x parent=1 epoch=0 scale=1 out=json side=producer index=0 \
-             producers=1 consumers=2 items=10001 queue=3 tally=4",
+             producers=1 consumers=2 items=100001 queue=3 tally=4",
             "--child pool name=x parent=1 epoch=0 scale=1 out=json task=10000 results=4",
             "--child pool name=x parent=1 epoch=0 scale=1 out=json results=4",
             "--child shared name=x parent=1 epoch=0 scale=1 out=json mode=lock workers=1 \

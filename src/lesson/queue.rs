@@ -57,6 +57,10 @@ const HANDLE_SECONDS: f64 = 0.3;
 /// The largest message: an item's name, `producer-9999:9999`, fits with room to spare.
 const MSG_SIZE: usize = 32;
 
+/// The most items one producer may put. Above the other counts' 10000: the benchmark puts
+/// 100,000 items through two producers, and the tally page holds one bit per item.
+pub const MAX_ITEMS: usize = 100_000;
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
     /// How many producer processes
@@ -67,8 +71,9 @@ pub struct Args {
     #[arg(long, value_name = "C", default_value = "2", value_parser = crate::number::count)]
     pub consumers: usize,
 
-    /// How many items each producer puts
-    #[arg(long, value_name = "N", default_value = "5", value_parser = crate::number::count)]
+    /// How many items each producer puts (up to 100000: a benchmark's worth)
+    #[arg(long, value_name = "N", default_value = "5",
+          value_parser = |s: &str| crate::number::bounded(s, 1, MAX_ITEMS))]
     pub items: usize,
 
     /// How many items the queue holds (its mq_maxmsg)
@@ -374,7 +379,7 @@ impl child::Role for Role {
             index: kv.number_in("index", 0..=of - 1)?,
             producers,
             consumers,
-            items: kv.number_in("items", 1..=10_000)?,
+            items: kv.number_in("items", 1..=MAX_ITEMS)?,
             queue: kv.descriptor("queue")?,
             tally: kv.descriptor("tally")?,
         })

@@ -644,7 +644,7 @@ fn sizes_out_of_range_are_usage_errors() {
     for args in [
         &["queue", "--capacity", "0"][..],
         &["queue", "--capacity", "11"],
-        &["queue", "--items", "10001"],
+        &["queue", "--items", "100001"],
         &["queue", "--producers", "0"],
         &["queue", "--consumers", "10001"],
         &["pool", "--workers", "0"],
