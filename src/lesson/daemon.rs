@@ -99,11 +99,7 @@ pub struct Args {
 }
 
 /// In the tour: part 1, the tutorial's own examples.
-pub const TOUR: TourPart = TourPart {
-    part: 1,
-    args: &[],
-    data_file: false,
-};
+pub const TOUR: TourPart = TourPart::TUTORIAL;
 
 pub const EXAMPLES: &str = "\
 Examples:

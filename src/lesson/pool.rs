@@ -64,11 +64,7 @@ pub struct Args {
 }
 
 /// In the tour: part 2, the lessons after the tutorial.
-pub const TOUR: TourPart = TourPart {
-    part: 2,
-    args: &[],
-    data_file: false,
-};
+pub const TOUR: TourPart = TourPart::AFTER;
 
 pub const EXAMPLES: &str = "\
 Examples:

@@ -74,9 +74,8 @@ pub struct Args {
 
 /// In the tour: part 2, the lessons after the tutorial.
 pub const TOUR: TourPart = TourPart {
-    part: 2,
     args: &["--no-lock"],
-    data_file: false,
+    ..TourPart::AFTER
 };
 
 pub const EXAMPLES: &str = "\

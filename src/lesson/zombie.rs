@@ -52,11 +52,7 @@ fn hold_seconds(s: &str) -> Result<f64, String> {
 }
 
 /// In the tour: part 2, the lessons after the tutorial.
-pub const TOUR: TourPart = TourPart {
-    part: 2,
-    args: &[],
-    data_file: false,
-};
+pub const TOUR: TourPart = TourPart::AFTER;
 
 pub const EXAMPLES: &str = "\
 Examples:

@@ -16,7 +16,7 @@ use nix::sys::stat::{makedev, mknod, Mode, SFlag};
 use nix::unistd::Pid;
 use serde_json::Value;
 
-use crate::harness::{self, procdemo, shell, Outcome};
+use crate::harness::{self, names_in, procdemo, s, shell, ticket_count, Outcome};
 use crate::trials;
 
 pub fn tests() -> Vec<libtest_mimic::Trial> {
@@ -950,25 +950,6 @@ fn chaos_sigkill_buyers_and_mains() {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("temporary paths are UTF-8")
-}
-
-/// File names in `dir`, sorted; names that are not UTF-8 shown lossily.
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-fn ticket_count(data: &Path) -> u64 {
-    let v: Value = serde_json::from_slice(&fs::read(data).unwrap()).expect("valid JSON");
-    v["ticket"].as_u64().expect("a whole number")
-}
 
 /// Exit 0 and nothing on stderr, as `--json` promises when all goes well.
 fn success(out: &Outcome) {

@@ -672,3 +672,27 @@ pub fn reaper_main(args: &[String]) -> ! {
     std::fs::write(report, report_json.to_string()).expect("write the report");
     std::process::exit(0)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers the ticket tests share.
+
+/// A temporary path as the `&str` an argument list takes.
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("temporary paths are UTF-8")
+}
+
+/// File names in `dir`, sorted; names that are not UTF-8 shown lossily.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The `ticket` count of a ticket file, which must be valid.
+pub fn ticket_count(data: &Path) -> u64 {
+    let v: Value = serde_json::from_slice(&std::fs::read(data).unwrap()).expect("valid JSON");
+    v["ticket"].as_u64().expect("a whole number")
+}

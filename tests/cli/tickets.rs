@@ -6,14 +6,13 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::Path;
 use std::time::Duration;
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
 
-use crate::harness::{self, procdemo, Outcome};
+use crate::harness::{self, names_in, procdemo, s, ticket_count, Outcome};
 use crate::trials;
 
 pub fn tests() -> Vec<libtest_mimic::Trial> {
@@ -697,24 +696,6 @@ fn tickets_stale_temp_files_are_cleaned() {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("temporary paths are UTF-8")
-}
-
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
-}
-
-fn ticket_count(data: &Path) -> u64 {
-    let v: Value = serde_json::from_slice(&fs::read(data).unwrap()).expect("valid JSON");
-    v["ticket"].as_u64().expect("a whole number")
-}
 
 fn num(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
