@@ -57,7 +57,27 @@ pub fn wrap(text: &str, max: usize) -> Vec<String> {
         }
         opening = matches!(c, '（' | '「');
     }
+    // A number and its unit stay on one line: "3.000 s", not "3.000" / "s".
+    let mut glued: Vec<String> = Vec::with_capacity(pieces.len());
     for piece in pieces {
+        let unit = matches!(
+            piece.as_str(),
+            "s" | "ms" | "s," | "ms," | "s:" | "ms:" | "s)"
+        );
+        let n = glued.len();
+        if unit
+            && n >= 2
+            && glued[n - 1] == " "
+            && glued[n - 2].ends_with(|c: char| c.is_ascii_digit())
+        {
+            glued.pop();
+            glued[n - 2].push(' ');
+            glued[n - 2].push_str(&piece);
+        } else {
+            glued.push(piece);
+        }
+    }
+    for piece in glued {
         let w = width(&piece);
         if piece == " " {
             if line_w > 0 && line_w < max {
@@ -153,6 +173,16 @@ mod tests {
             "{balanced:?}"
         );
         assert_eq!(balanced.join(" "), text);
+    }
+
+    #[test]
+    fn a_number_keeps_its_unit() {
+        let lines = wrap(
+            "main leaves its 2 zombies unreaped for 3.000 s (--hold 3)",
+            43,
+        );
+        assert!(lines.iter().all(|l| l != "s (--hold 3)"), "{lines:?}");
+        assert!(lines.iter().any(|l| l.contains("3.000 s")), "{lines:?}");
     }
 
     #[test]

@@ -794,8 +794,9 @@ pub mod queue {
         let me = h.name;
         match e {
             Event::QueueOpen { queue, capacity } => format!(
-                "main created the queue {queue}, a POSIX message queue for {capacity} item(s), \
-                 and removed its name at once: it lives as long as a process holds it open"
+                "main created the queue {queue}, a POSIX message queue for {}, and removed its \
+                 name at once: it lives as long as a process holds it open",
+                count(*capacity as u64, "item", "items")
             ),
             Event::QueueFull { item: Some(item) } => {
                 format!("{me}: the queue is full; waits to put {item}")
@@ -815,8 +816,12 @@ pub mod queue {
 
     pub fn summary(s: &Summary) -> String {
         let base = format!(
-            "done: {} producer(s) put {} item(s), {} consumer(s) got {}, through a queue of {}",
-            s.producers, s.put, s.consumers, s.got, s.capacity
+            "done: {} put {}, {} got {}, through a queue of {}",
+            count(s.producers as u64, "producer", "producers"),
+            count(s.put, "item", "items"),
+            count(s.consumers as u64, "consumer", "consumers"),
+            s.got,
+            s.capacity
         );
         if s.lost == 0 && s.duplicated == 0 && s.in_order {
             format!("{base}: every item exactly once, each producer's in order")
@@ -867,14 +872,14 @@ pub mod pool {
 
     pub fn summary(s: &Summary) -> String {
         let how = match s.mode {
-            Mode::Pool => format!("a pool of {} worker(s)", s.workers),
+            Mode::Pool => format!("a pool of {}", count(s.workers as u64, "worker", "workers")),
             Mode::NoPool => "one new process per task".to_string(),
         };
         format!(
-            "done: {}; {} process(es) ran the {} task(s), {how}, in {}",
+            "done: {}; {} ran the {}, {how}, in {}",
             python_list(&s.results, 20),
-            s.pids,
-            s.tasks,
+            count(s.pids as u64, "process", "processes"),
+            count(s.tasks as u64, "task", "tasks"),
             secs(s.elapsed_ms)
         )
     }
@@ -924,7 +929,8 @@ pub mod shared {
                  value {value}"
             ),
             Event::Go { workers } => format!(
-                "main: all {workers} worker(s) are ready; it closes the pipe they wait on: go!"
+                "main: all {} ready; it closes the pipe they wait on: go!",
+                count(*workers as u64, "worker is", "workers are")
             ),
             Event::LockRecovered => format!(
                 "{me}: the lock's last holder died holding it; the kernel handed the lock \
@@ -936,8 +942,12 @@ pub mod shared {
 
     pub fn summary(s: &Summary) -> String {
         let base = format!(
-            "done: {} worker(s) x {} adds: expected {}, final {}, lost {}",
-            s.workers, s.adds, s.expected, s.r#final, s.lost
+            "done: {} x {} adds: expected {}, final {}, lost {}",
+            count(s.workers as u64, "worker", "workers"),
+            s.adds,
+            s.expected,
+            s.r#final,
+            s.lost
         );
         match (s.mode, s.lost) {
             (Mode::Lock, 0) => format!("{base}: exact, with the lock"),
@@ -1180,9 +1190,10 @@ pub mod quiz {
             ),
             Kind::QueueItems => (
                 format!(
-                    "{} put {} each into one bounded queue; 2 consumers get them until the \
+                    "{} {} {} each into one bounded queue; 2 consumers get them until the \
                      main's end markers.",
                     count(n, "producer", "producers"),
+                    if n == 1 { "puts" } else { "put" },
                     count(m, "item", "items")
                 ),
                 "How many items do the consumers get in all? (a number)".to_owned(),
