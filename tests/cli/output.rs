@@ -1,6 +1,6 @@
 //! Many processes, one output: every line whole, and each one there exactly once.
 //!
-//! procdemo writes every line with a single write(2) (`event::write_line`) and never keeps a
+//! procdemo writes every line with a single write(2) (`sink::write_line`) and never keeps a
 //! userspace buffer, so a line can neither tear (another process's bytes inside it) nor be
 //! printed twice (a buffer copied into a forked child, then flushed by both). [`check_events`]
 //! is the one check for both promises. To show that it can fail, the same check is run on the
