@@ -131,11 +131,11 @@ impl Out {
             record::event(&header, event);
         }
         let line = render::line(self.format, &header, event);
-        let stdout = std::io::stdout();
+        let stdout = sys::stdout_fd();
         if let Some(held) = self.deferred.borrow_mut().as_mut() {
             // Written at once if there is room and nothing is held before it; else held.
             let written = match held.is_empty() {
-                true => write_at_once(stdout.as_fd(), &line)?.unwrap_or(0),
+                true => write_at_once(stdout, &line)?.unwrap_or(0),
                 false => 0,
             };
             if written < line.len() {
@@ -143,7 +143,7 @@ impl Out {
             }
             return Ok(());
         }
-        write_line(stdout.as_fd(), &line)
+        write_line(stdout, &line)
     }
 
     /// Never wait on stdout until the returned [`Deferred`] ends: for the time this process
@@ -170,7 +170,7 @@ impl Out {
         };
         for line in lines {
             // After a failure (stdout closed, or the run stopping) the rest cannot go either.
-            write_line(std::io::stdout().as_fd(), &line)?;
+            write_line(sys::stdout_fd(), &line)?;
         }
         Ok(())
     }

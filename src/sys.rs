@@ -109,10 +109,15 @@ pub fn terminal_columns(fd: BorrowedFd) -> Option<u16> {
 /// standard library's own start-up does the same repair; procdemo's `main` starts without it.
 pub fn open_standard_streams() {
     use std::os::fd::IntoRawFd;
-    let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+    // By number, not through `std::io::stdin()` and the like: the first call of each of
+    // those sets up a buffer for the stream (8 KiB for stdin), which every child would
+    // allocate and never use.
     // In order: each open(2) takes the lowest free number, which is then the one just found
     // closed.
-    for fd in [stdin.as_fd(), stdout.as_fd(), stderr.as_fd()] {
+    for fd in 0..=2 {
+        // SAFETY: the borrow lasts for this one call, and fcntl(F_GETFD) on any number is
+        // sound: it only reads the descriptor table, and fails with EBADF for a closed one.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
         if fcntl(fd, FcntlArg::F_GETFD) == Err(nix::errno::Errno::EBADF) {
             if let Ok(null) = std::fs::OpenOptions::new()
                 .read(true)
@@ -124,6 +129,16 @@ pub fn open_standard_streams() {
             }
         }
     }
+}
+
+/// Standard output, by number: what `std::io::stdout().as_fd()` lends, without setting up
+/// the standard library's buffer for it (1 KiB, allocated by the first `stdout()` of each
+/// process) that procdemo never uses: every line goes out in one write(2) of its own.
+pub fn stdout_fd() -> BorrowedFd<'static> {
+    // SAFETY: descriptor 1 is open for the whole life of the process: `open_standard_streams`
+    // made sure of it first thing (on /dev/null if it was closed), and procdemo never closes
+    // or replaces it. The standard library lends it for `'static` on the same grounds.
+    unsafe { BorrowedFd::borrow_raw(1) }
 }
 
 /// Put a new child's signal state back to the defaults a fresh program expects.
