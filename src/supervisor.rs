@@ -603,7 +603,7 @@ impl Drop for Waiting<'_> {
 fn spec(out: &Out, scale: TimeScale, name: &str) -> Spec {
     Spec {
         name: name.to_owned(),
-        parent: nix::unistd::getpid(),
+        parent: sys::pid(),
         clock: out.clock(),
         scale,
         format: out.format(),

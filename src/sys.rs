@@ -13,7 +13,7 @@ use std::ffi::CStr;
 use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 
 use anyhow::{bail, Context, Result};
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, SealFlag};
@@ -24,6 +24,24 @@ use nix::unistd::{ForkResult, Pid};
 /// The signals the main process turns into events instead of letting them kill it.
 /// SIGCHLD: a child changed state (wait(2)); SIGINT: Ctrl-C; SIGTERM: `kill PID`.
 pub const WATCHED: [Signal; 3] = [Signal::SIGCHLD, Signal::SIGINT, Signal::SIGTERM];
+
+/// This process's pid, from getpid(2) once and then remembered (glibc no longer caches it, so
+/// every getpid() is a system call, and the main asks at every wait and every line). Sound
+/// because procdemo makes a new process in two ways only: execve(2), which starts with fresh
+/// memory, and [`fork_child`], which forgets the parent's pid in the child.
+pub fn pid() -> Pid {
+    match PID.load(Ordering::Relaxed) {
+        0 => {
+            let pid = nix::unistd::getpid();
+            PID.store(pid.as_raw(), Ordering::Relaxed);
+            pid
+        }
+        pid => Pid::from_raw(pid),
+    }
+}
+
+/// [`pid`]'s memory: 0 until asked.
+static PID: AtomicI32 = AtomicI32::new(0);
 
 /// `fork(2)` without `exec`: the child runs `child` and leaves with `_exit(2)` and its return
 /// value, never returning into the caller's code (so no destructor of the parent's state, such
@@ -49,6 +67,8 @@ pub fn fork_child(child: impl FnOnce() -> i32) -> Result<Pid> {
     match unsafe { nix::unistd::fork() }.context("fork")? {
         ForkResult::Parent { child } => Ok(child),
         ForkResult::Child => {
+            // A new process: not the parent's pid any more.
+            PID.store(0, Ordering::Relaxed);
             let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)).unwrap_or(101);
             exit_now(code)
         }

@@ -413,6 +413,9 @@ impl child::Role for Role {
     }
 
     fn run(self, out: &Out, scale: TimeScale) -> Result<i32> {
+        // A buyer dies with its parent (the default `dies_with_parent`): its parent pid is read
+        // once, not at each of its lines.
+        let out = &out.with_fixed_parent();
         search(out, &self.data)?;
         buy(out, scale, &self.data, self.lock, self.sweep)
     }
