@@ -1,7 +1,7 @@
 """interleave.py: time several commands side by side, round by round.
 
     python3 bench/interleave.py --out FILE [--rounds N] [--warmup W] [--seed S] \\
-        -- LABEL RUNS COMMAND [LABEL RUNS COMMAND ...]
+        [--cold PATH ...] -- LABEL RUNS COMMAND [LABEL RUNS COMMAND ...]
 
 Each round runs every command of the workload once, in an order shuffled anew for
 the round, so that load from other work on the machine, which comes and goes,
@@ -20,6 +20,17 @@ directly with posix_spawn (no shell: nothing of a shell's own start-up is
 timed), stdin and stdout on /dev/null, stderr kept in a file and shown if the
 command fails. Any exit status but 0 stops the measurement with status 1: each
 peer checks its own result and exits 1 when it is wrong.
+
+--cold PATH (any number of times) drops PATH's pages from the page cache
+before the warm-up round (fsync, then posix_fadvise POSIX_FADV_DONTNEED), so
+that the runs find it as after a fresh boot: brought back by the page faults
+of exec, in single 4 KiB pages. How a program's file came into the page cache
+changes what every exec of it costs: lld writes its output through a memory
+mapping, and exec faults read a file back page by page, both leaving 4 KiB
+pages, while cp(1) writes large folios, which fault-around maps many pages at
+a time. The same procdemo binary ran join --count 1000 in 0.297 s from the
+one and 0.271 s from the other (1.27x and 1.15x the C floor). bench/run gives
+procdemo and the C floor programs alike, so all start the same way.
 
 Per run it records the wall time (from just before posix_spawn to just after
 wait4), and the user and system CPU time of the command and every process it
@@ -69,6 +80,16 @@ def run_once(argv, devnull, stderr_file):
     return wall, usage.ru_utime, usage.ru_stime
 
 
+def drop_from_page_cache(path):
+    """Write PATH's dirty pages out, then ask the kernel to drop its cached pages."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
 def rounds_of(runs, rounds):
     """The rounds (0-based) a command with RUNS runs takes part in, spread evenly."""
     if runs >= rounds:
@@ -82,6 +103,8 @@ def main():
     parser.add_argument('--rounds', type=int, default=10)
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--seed', type=int, default=None)
+    parser.add_argument('--cold', action='append', default=[], metavar='PATH',
+                        help='drop this file from the page cache before the warm-up round')
     parser.add_argument('spec', nargs='+', metavar='LABEL RUNS COMMAND')
     args = parser.parse_args()
     if len(args.spec) % 3 != 0:
@@ -108,6 +131,9 @@ def main():
                   commands=[dict(label=c['label'], command=c['command'], runs=c['runs'])
                             for c in commands],
                   runs=[])
+    for path in args.cold:
+        drop_from_page_cache(path)
+    record['cold'] = args.cold
     devnull = os.open(os.devnull, os.O_RDWR)
     started = time.monotonic()
     with tempfile.TemporaryFile() as stderr_file:
