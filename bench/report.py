@@ -261,8 +261,11 @@ def main():
                 'round. The targets are checked on these paired wall-time medians. The '
                 'start-up row is hyperfine (1000 runs, no shell).\n\n')
         f.write(table)
-        f.write('\nLoad on the machine while each workload ran (2 cores: a load above 2 means '
-                'other work was waiting for a core):\n\n')
+        f.write('\nLoad on the machine while each workload ran. The benchmark\'s own processes '
+                'count: join and tickets start 1000 at once and the Python spawn peers 1000 '
+                'interpreters, so the 1-minute average climbs during them and decays slowly '
+                'after; the load at the start of the run is the one that shows other work.'
+                '\n\n')
         f.write('\n'.join(loads) + '\n')
         if rss is not None:
             f.write('\nChild peak RSS: `%s`, VmHWM of each child sampled from /proc while it '
