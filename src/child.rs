@@ -252,18 +252,19 @@ impl<'a> Fields<'a> {
     }
 
     pub fn bytes(&mut self, key: &str) -> Result<&'a [u8], DecodeError> {
+        self.optional(key)
+            .ok_or_else(|| bad(format!("missing `{key}=`")))
+    }
+
+    /// The value of a key that may be left out. (No error is made for a missing one: every
+    /// child asks for `timeline=`, and most have none.)
+    pub fn optional(&mut self, key: &str) -> Option<&'a [u8]> {
         let pair = self
             .pairs
             .iter_mut()
-            .find(|(k, _, _)| *k == key.as_bytes())
-            .ok_or_else(|| bad(format!("missing `{key}=`")))?;
+            .find(|(k, _, _)| *k == key.as_bytes())?;
         pair.2 = true;
-        Ok(pair.1)
-    }
-
-    /// The value of a key that may be left out.
-    pub fn optional(&mut self, key: &str) -> Option<&'a [u8]> {
-        self.bytes(key).ok()
+        Some(pair.1)
     }
 
     pub fn text(&mut self, key: &str) -> Result<&'a str, DecodeError> {

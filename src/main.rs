@@ -57,7 +57,10 @@ fn run() -> ! {
     sys::open_standard_streams();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if child::is_child(&args) {
-        std::process::exit(lesson::child_main(&args[1..]));
+        // _exit(2): a child holds nothing in user space to flush (each line went out with a
+        // write(2) of its own, stderr is unbuffered), so the C library's exit handlers and
+        // stdio cleanup would only cost every child their pages.
+        sys::exit_now(lesson::child_main(&args[1..]));
     }
 
     let cli = cli::parse();

@@ -71,7 +71,7 @@ impl Out {
         Out {
             format,
             clock,
-            pid: nix::unistd::getpid(),
+            pid: sys::pid(),
             name: name.into(),
             deferred: RefCell::new(None),
             ppid: None,
@@ -131,11 +131,11 @@ impl Out {
             record::event(&header, event);
         }
         let line = render::line(self.format, &header, event);
-        let stdout = std::io::stdout();
+        let stdout = sys::stdout_fd();
         if let Some(held) = self.deferred.borrow_mut().as_mut() {
             // Written at once if there is room and nothing is held before it; else held.
             let written = match held.is_empty() {
-                true => write_at_once(stdout.as_fd(), &line)?.unwrap_or(0),
+                true => write_at_once(stdout, &line)?.unwrap_or(0),
                 false => 0,
             };
             if written < line.len() {
@@ -143,7 +143,7 @@ impl Out {
             }
             return Ok(());
         }
-        write_line(stdout.as_fd(), &line)
+        write_line(stdout, &line)
     }
 
     /// Never wait on stdout until the returned [`Deferred`] ends: for the time this process
@@ -170,7 +170,7 @@ impl Out {
         };
         for line in lines {
             // After a failure (stdout closed, or the run stopping) the rest cannot go either.
-            write_line(std::io::stdout().as_fd(), &line)?;
+            write_line(sys::stdout_fd(), &line)?;
         }
         Ok(())
     }
@@ -260,33 +260,73 @@ fn write_waiting(fd: BorrowedFd, line: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// For the standard streams (bit n for descriptor n): `LOOKED_AT`, whether we know yet if
-/// `TAKES_NOWAIT`, whether RWF_NOWAIT is worth trying on it. Their files never change during a
-/// run (`sys::open_standard_streams` fixed them first thing), so each is looked at once.
+/// For the standard streams (bit n for descriptor n): `LOOKED_AT`, whether we know yet what
+/// file it is; `TAKES_NOWAIT`, whether RWF_NOWAIT is worth trying on it; `ALWAYS_READY`,
+/// whether poll(2) would report it ready every time. Their files never change during a run
+/// (`sys::open_standard_streams` fixed them first thing), so each is looked at once.
 static LOOKED_AT: AtomicU8 = AtomicU8::new(0);
 static TAKES_NOWAIT: AtomicU8 = AtomicU8::new(0);
+static ALWAYS_READY: AtomicU8 = AtomicU8::new(0);
 
-/// Try RWF_NOWAIT on `fd`? Only on a pipe or a socket: their POLLOUT means room. A regular
-/// file is always "ready" for poll(2), and a filesystem that takes RWF_NOWAIT may still
-/// refuse a write with EAGAIN for reasons no poll reports (a lock, a block to allocate): the
-/// main would spin. Where the kernel then refuses the flag anyway, [`no_nowait`] notes it.
-fn takes_nowait(fd: BorrowedFd) -> bool {
-    let pipe_or_socket = || {
-        nix::sys::stat::fstat(fd).is_ok_and(|st| {
-            let kind = st.st_mode & SFlag::S_IFMT.bits();
-            kind == SFlag::S_IFIFO.bits() || kind == SFlag::S_IFSOCK.bits()
-        })
+/// How a write to a descriptor can be made not to wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Room {
+    /// A pipe or a socket: try RWF_NOWAIT (POLLOUT means room there).
+    NoWait,
+    /// A regular file, or /dev/null: poll(2) reports it ready every time (regular files
+    /// "always poll true", poll(2); /dev/null has no poll method at all), and a write there
+    /// does not wait for a reader. No poll first: it could only say yes.
+    Always,
+    /// Anything else (a terminal, another device): poll(2) for POLLOUT, then write(2).
+    Poll,
+}
+
+/// What file `fd` is, with fstat(2). Not RWF_NOWAIT on a regular file: a filesystem that
+/// takes it may still refuse a write with EAGAIN for reasons no poll reports (a lock, a block
+/// to allocate), and the main would spin.
+fn room_of(fd: BorrowedFd) -> Room {
+    // /dev/null is character device 1:3 (devices.txt), whatever its path.
+    const DEV_NULL: (u64, u64) = (1, 3);
+    let Ok(st) = nix::sys::stat::fstat(fd) else {
+        return Room::Poll;
     };
+    let kind = st.st_mode & SFlag::S_IFMT.bits();
+    if kind == SFlag::S_IFIFO.bits() || kind == SFlag::S_IFSOCK.bits() {
+        Room::NoWait
+    } else if kind == SFlag::S_IFREG.bits()
+        || (kind == SFlag::S_IFCHR.bits()
+            && (
+                nix::sys::stat::major(st.st_rdev),
+                nix::sys::stat::minor(st.st_rdev),
+            ) == DEV_NULL)
+    {
+        Room::Always
+    } else {
+        Room::Poll
+    }
+}
+
+/// [`room_of`], looked at once for a standard stream. Where the kernel refuses RWF_NOWAIT
+/// after all, [`no_nowait`] notes it, and the stream is polled from then on.
+fn room(fd: BorrowedFd) -> Room {
     let Some(bit) = standard_stream_bit(fd) else {
-        return pipe_or_socket();
+        return room_of(fd);
     };
     if LOOKED_AT.load(Ordering::Relaxed) & bit == 0 {
-        if pipe_or_socket() {
-            TAKES_NOWAIT.fetch_or(bit, Ordering::Relaxed);
-        }
+        match room_of(fd) {
+            Room::NoWait => TAKES_NOWAIT.fetch_or(bit, Ordering::Relaxed),
+            Room::Always => ALWAYS_READY.fetch_or(bit, Ordering::Relaxed),
+            Room::Poll => 0,
+        };
         LOOKED_AT.fetch_or(bit, Ordering::Relaxed);
     }
-    TAKES_NOWAIT.load(Ordering::Relaxed) & bit != 0
+    if TAKES_NOWAIT.load(Ordering::Relaxed) & bit != 0 {
+        Room::NoWait
+    } else if ALWAYS_READY.load(Ordering::Relaxed) & bit != 0 {
+        Room::Always
+    } else {
+        Room::Poll
+    }
 }
 
 /// RWF_NOWAIT was refused on `fd` (a named FIFO, a kernel before 6.4): not again.
@@ -308,22 +348,29 @@ fn standard_stream_bit(fd: BorrowedFd) -> Option<u8> {
 ///   fails with EAGAIN where write(2) would wait for room. `O_NONBLOCK` is never set on
 ///   stdout: that flag belongs to the open file description, shared with the shell, tee and
 ///   every child.
+/// - On a regular file or /dev/null, write(2) at once: poll(2) would say ready every time,
+///   and a write there does not wait long.
 /// - Anywhere else, or where RWF_NOWAIT is refused (EOPNOTSUPP: a named FIFO, a pipe before
-///   Linux 6.4): poll(2) for POLLOUT without waiting, then write(2). Regular files and
-///   /dev/null are always ready, and a write there does not wait long; a terminal is ready
+///   Linux 6.4): poll(2) for POLLOUT without waiting, then write(2). A terminal is ready
 ///   while its output buffer has room (not after Ctrl-S). On a FIFO, or a pipe on an older
 ///   kernel, another writer may take the free slot between the poll and the write, and this
 ///   write(2) then waits for the reader after all: the one window left.
 fn write_at_once(fd: BorrowedFd, buf: &[u8]) -> Result<Option<usize>> {
     loop {
-        if takes_nowait(fd) {
-            match sys::write_nowait(fd, buf) {
+        match room(fd) {
+            Room::NoWait => match sys::write_nowait(fd, buf) {
                 Ok(n) => return Ok(Some(n)),
                 Err(Errno::EINTR) => continue,
                 Err(Errno::EAGAIN) => return Ok(None),
                 Err(Errno::EOPNOTSUPP | Errno::ENOSYS | Errno::EINVAL) => no_nowait(fd),
                 Err(e) => return Err(write_error(e)),
-            }
+            },
+            Room::Always => match nix::unistd::write(fd, buf) {
+                Ok(n) => return Ok(Some(n)),
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(write_error(e)),
+            },
+            Room::Poll => {}
         }
         let mut fds = [PollFd::new(fd, PollFlags::POLLOUT)];
         match poll(&mut fds, PollTimeout::ZERO) {

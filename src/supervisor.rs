@@ -31,7 +31,7 @@ use nix::poll::PollFlags;
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 
 use crate::child::{self, Method, Role, Spec};
 use crate::error::{code, OutputClosed, Stopped};
@@ -370,11 +370,10 @@ impl<'o> Supervisor<'o> {
             true => Some(Duration::ZERO),
             false => timeout,
         };
-        let stdout = std::io::stdout();
         // Watching stdout with no events requested still reports POLLERR once the reading end
         // of a pipe is closed (pipe(7)), so `procdemo | head -1` ends the run even while
         // the main has nothing to write. Regular files and terminals report nothing here.
-        let mut fds = vec![(stdout.as_fd(), PollFlags::empty())];
+        let mut fds = vec![(sys::stdout_fd(), PollFlags::empty())];
         fds.extend_from_slice(extra);
         let revents = watch::wait_any(&fds, timeout)?;
         // Every SIGCHLD just read is answered by the reap below.
@@ -604,7 +603,7 @@ impl Drop for Waiting<'_> {
 fn spec(out: &Out, scale: TimeScale, name: &str) -> Spec {
     Spec {
         name: name.to_owned(),
-        parent: nix::unistd::getpid(),
+        parent: sys::pid(),
         clock: out.clock(),
         scale,
         format: out.format(),

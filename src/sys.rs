@@ -13,7 +13,7 @@ use std::ffi::CStr;
 use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 
 use anyhow::{bail, Context, Result};
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, SealFlag};
@@ -24,6 +24,24 @@ use nix::unistd::{ForkResult, Pid};
 /// The signals the main process turns into events instead of letting them kill it.
 /// SIGCHLD: a child changed state (wait(2)); SIGINT: Ctrl-C; SIGTERM: `kill PID`.
 pub const WATCHED: [Signal; 3] = [Signal::SIGCHLD, Signal::SIGINT, Signal::SIGTERM];
+
+/// This process's pid, from getpid(2) once and then remembered (glibc no longer caches it, so
+/// every getpid() is a system call, and the main asks at every wait and every line). Sound
+/// because procdemo makes a new process in two ways only: execve(2), which starts with fresh
+/// memory, and [`fork_child`], which forgets the parent's pid in the child.
+pub fn pid() -> Pid {
+    match PID.load(Ordering::Relaxed) {
+        0 => {
+            let pid = nix::unistd::getpid();
+            PID.store(pid.as_raw(), Ordering::Relaxed);
+            pid
+        }
+        pid => Pid::from_raw(pid),
+    }
+}
+
+/// [`pid`]'s memory: 0 until asked.
+static PID: AtomicI32 = AtomicI32::new(0);
 
 /// `fork(2)` without `exec`: the child runs `child` and leaves with `_exit(2)` and its return
 /// value, never returning into the caller's code (so no destructor of the parent's state, such
@@ -49,6 +67,8 @@ pub fn fork_child(child: impl FnOnce() -> i32) -> Result<Pid> {
     match unsafe { nix::unistd::fork() }.context("fork")? {
         ForkResult::Parent { child } => Ok(child),
         ForkResult::Child => {
+            // A new process: not the parent's pid any more.
+            PID.store(0, Ordering::Relaxed);
             let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)).unwrap_or(101);
             exit_now(code)
         }
@@ -109,10 +129,15 @@ pub fn terminal_columns(fd: BorrowedFd) -> Option<u16> {
 /// standard library's own start-up does the same repair; procdemo's `main` starts without it.
 pub fn open_standard_streams() {
     use std::os::fd::IntoRawFd;
-    let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+    // By number, not through `std::io::stdin()` and the like: the first call of each of
+    // those sets up a buffer for the stream (8 KiB for stdin), which every child would
+    // allocate and never use.
     // In order: each open(2) takes the lowest free number, which is then the one just found
     // closed.
-    for fd in [stdin.as_fd(), stdout.as_fd(), stderr.as_fd()] {
+    for fd in 0..=2 {
+        // SAFETY: the borrow lasts for this one call, and fcntl(F_GETFD) on any number is
+        // sound: it only reads the descriptor table, and fails with EBADF for a closed one.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
         if fcntl(fd, FcntlArg::F_GETFD) == Err(nix::errno::Errno::EBADF) {
             if let Ok(null) = std::fs::OpenOptions::new()
                 .read(true)
@@ -124,6 +149,16 @@ pub fn open_standard_streams() {
             }
         }
     }
+}
+
+/// Standard output, by number: what `std::io::stdout().as_fd()` lends, without setting up
+/// the standard library's buffer for it (1 KiB, allocated by the first `stdout()` of each
+/// process) that procdemo never uses: every line goes out in one write(2) of its own.
+pub fn stdout_fd() -> BorrowedFd<'static> {
+    // SAFETY: descriptor 1 is open for the whole life of the process: `open_standard_streams`
+    // made sure of it first thing (on /dev/null if it was closed), and procdemo never closes
+    // or replaces it. The standard library lends it for `'static` on the same grounds.
+    unsafe { BorrowedFd::borrow_raw(1) }
 }
 
 /// Put a new child's signal state back to the defaults a fresh program expects.

@@ -22,7 +22,7 @@ use nix::poll::{ppoll, PollFd, PollFlags};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::time::TimeSpec;
-use nix::unistd::{getpid, Pid};
+use nix::unistd::Pid;
 
 use crate::sys;
 
@@ -42,7 +42,7 @@ static WATCH: Mutex<Option<Watch>> = Mutex::new(None);
 /// The watch, if this process owns it.
 fn mine() -> MutexGuard<'static, Option<Watch>> {
     let mut w = WATCH.lock().unwrap_or_else(PoisonError::into_inner);
-    if w.as_ref().is_some_and(|w| w.owner != getpid()) {
+    if w.as_ref().is_some_and(|w| w.owner != sys::pid()) {
         *w = None; // a forked child's copy: not its watch
     }
     w
@@ -66,7 +66,7 @@ pub fn start() -> Result<()> {
     let fd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .context("signalfd")?;
     *w = Some(Watch {
-        owner: getpid(),
+        owner: sys::pid(),
         fd,
         stop: None,
         child: false,

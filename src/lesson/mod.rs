@@ -398,6 +398,7 @@ mod tests {
                             b"dir with space/d=\xffata.json".to_vec(),
                         )),
                         lock: false,
+                        sweep: true,
                     },
                 );
                 for (side, index) in [(queue::Side::Producer, 1), (queue::Side::Consumer, 0)] {
@@ -690,6 +691,7 @@ mod tests {
             round_trip(&s, tickets::Role {
                 data: PathBuf::from(OsString::from_vec(data)),
                 lock: value % 2 == 0,
+                sweep: secs % 2 == 0,
             });
         }
     }

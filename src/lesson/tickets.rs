@@ -210,9 +210,15 @@ pub fn run(s: &Settings, args: &Args) -> Result<()> {
     let mut buyers = Supervisor::new(&out, s.scale)?;
     // A buyer's exit status is its answer: both answers are a buyer that did its job.
     buyers.expect_codes(&[code::SUCCESS, code::SOLD_OUT]);
+    // Temporary files of killed writers beside the data? Then the buyers sweep them, holding
+    // the lock; otherwise none of them reads the directory. --kill-holder may kill a buyer
+    // between its temporary file and its rename: the next holder sweeps that one up. (A
+    // directory that cannot be read: sweep, and let the buyers say why they fail.)
+    let sweep = with_lock && (args.kill_holder || ticketfile::has_temps(data).unwrap_or(true));
     let role = Role {
         data: data.to_path_buf(),
         lock: with_lock,
+        sweep,
     };
     let mut pids = Vec::with_capacity(args.buyers);
     for i in 0..args.buyers {
@@ -384,6 +390,9 @@ fn clean_stale_temps(out: &Out, data: &Path) -> Result<()> {
 pub struct Role {
     pub data: PathBuf,
     pub lock: bool,
+    /// Holding the lock, remove the temporary files of killed writers first (the main saw
+    /// some beside the data, or it is going to kill a holder itself).
+    pub sweep: bool,
 }
 
 impl child::Role for Role {
@@ -392,18 +401,23 @@ impl child::Role for Role {
     fn encode(&self, kv: &mut Encoder) {
         kv.put("data", &self.data);
         kv.flag("lock", self.lock);
+        kv.flag("sweep", self.sweep);
     }
 
     fn decode(kv: &mut Fields) -> Result<Self, DecodeError> {
         Ok(Role {
             data: kv.path("data")?,
             lock: kv.flag("lock")?,
+            sweep: kv.flag("sweep")?,
         })
     }
 
     fn run(self, out: &Out, scale: TimeScale) -> Result<i32> {
+        // A buyer dies with its parent (the default `dies_with_parent`): its parent pid is read
+        // once, not at each of its lines.
+        let out = &out.with_fixed_parent();
         search(out, &self.data)?;
-        buy(out, scale, &self.data, self.lock)
+        buy(out, scale, &self.data, self.lock, self.sweep)
     }
 }
 
@@ -417,7 +431,7 @@ fn search(out: &Out, data: &Path) -> Result<()> {
 }
 
 /// Read, wait, take a ticket if there is one, write back: all while holding the lock.
-fn buy(out: &Out, scale: TimeScale, data: &Path, with_lock: bool) -> Result<i32> {
+fn buy(out: &Out, scale: TimeScale, data: &Path, with_lock: bool, sweep: bool) -> Result<i32> {
     // mutex.acquire(): flock(LOCK_EX) waits here while another process holds the lock.
     let guard = if with_lock {
         out.emit(&Event::LockWait)?;
@@ -427,7 +441,9 @@ fn buy(out: &Out, scale: TimeScale, data: &Path, with_lock: bool) -> Result<i32>
         let held = out.defer();
         let guard = lock::lock_exclusive(data)?;
         out.emit(&Event::LockAcquired)?;
-        clean_stale_temps(out, data)?;
+        if sweep {
+            clean_stale_temps(out, data)?;
+        }
         Some((guard, held))
     } else {
         // No lock: from this read to the write below, any other buyer may read the same count.

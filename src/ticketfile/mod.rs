@@ -16,4 +16,6 @@ pub mod store;
 
 // What the rest of procdemo uses; the rest is reachable through `format::` and `store::`.
 pub use format::Tickets;
-pub use store::{clean_stale_temps, preflight, read, read_raw, reset_command, write_atomic, Plan};
+pub use store::{
+    clean_stale_temps, has_temps, preflight, read, read_raw, reset_command, write_atomic, Plan,
+};

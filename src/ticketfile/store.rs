@@ -383,15 +383,9 @@ pub fn clean_stale_temps(path: &Path) -> anyhow::Result<usize> {
     for entry in fs::read_dir(dir).with_context(|| shell_quote(dir))? {
         let entry = entry.with_context(|| shell_quote(dir))?;
         let file_name = entry.file_name();
-        let Some(digits) = file_name.as_bytes().strip_prefix(prefix.as_bytes()) else {
+        let Some(digits) = temp_digits(&file_name, &prefix, &entry) else {
             continue;
         };
-        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-            continue;
-        }
-        if !entry.file_type().is_ok_and(|t| t.is_file()) {
-            continue;
-        }
         // Too many digits for any pid: no process wrote it under that name.
         let pid = std::str::from_utf8(digits)
             .ok()
@@ -401,6 +395,42 @@ pub fn clean_stale_temps(path: &Path) -> anyhow::Result<usize> {
         }
     }
     Ok(removed)
+}
+
+/// Are there temporary files of `path` beside it, written by anyone, gone or alive? Only
+/// looks, by name (`.data.json.tmp.<digits>`, regular files): the main asks once before it
+/// starts its buyers, to tell them whether to sweep ([`clean_stale_temps`]) when they hold
+/// the lock. Reading a directory costs a buyer more than anything else it does under the
+/// lock but its two fsyncs, and almost always finds nothing.
+pub fn has_temps(path: &Path) -> anyhow::Result<bool> {
+    check_file_name(path)?;
+    let prefix = temp_prefix(path);
+    let dir = parent_dir(path);
+    for entry in fs::read_dir(dir).with_context(|| shell_quote(dir))? {
+        let entry = entry.with_context(|| shell_quote(dir))?;
+        if temp_digits(&entry.file_name(), &prefix, &entry).is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The digits of a temporary file's name (`.data.json.tmp.<digits>`, `prefix` being
+/// `.data.json.tmp.`), if `entry` is one: a regular file whose name is the prefix and one or
+/// more digits, nothing else.
+fn temp_digits<'n>(
+    file_name: &'n std::ffi::OsStr,
+    prefix: &std::ffi::OsStr,
+    entry: &fs::DirEntry,
+) -> Option<&'n [u8]> {
+    let digits = file_name.as_bytes().strip_prefix(prefix.as_bytes())?;
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    entry
+        .file_type()
+        .is_ok_and(|t| t.is_file())
+        .then_some(digits)
 }
 
 /// Removes the temporary file `temp`, written by process `pid`, if its writer is

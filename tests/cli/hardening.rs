@@ -284,12 +284,16 @@ fn a_locked_run_beside_an_unlocked_writer_leaves_its_temp_file() {
         ],
     )
     .spawn();
-    // Wait for the unlocked buyer's temporary file: written, fsynced, its rename held.
+    // Wait for the unlocked buyer's temporary file: written, fsynced, its rename held. Not
+    // empty: the main's preflight creates and at once removes an empty probe of the same
+    // form, which a loaded machine can leave in view long enough to be found here.
     let deadline = Instant::now() + WAIT;
     let temp = loop {
         let found = fs::read_dir(dir.path())
             .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .map(|e| e.unwrap())
+            .filter(|e| e.metadata().is_ok_and(|m| m.len() > 0))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
             .find(|n| n.starts_with(".data.json.tmp."));
         if found.is_some() || Instant::now() > deadline {
             break found;
