@@ -445,8 +445,9 @@ mod tests {
 
     #[test]
     fn a_full_pipe_is_no_room_not_a_wait() {
-        // pipe(2): RWF_NOWAIT on Linux 6.4 and later, poll-then-write before.
-        let (r, w) = nix::unistd::pipe().unwrap();
+        // pipe(2): RWF_NOWAIT on Linux 6.4 and later, poll-then-write before. Close-on-exec,
+        // so that no child another test starts meanwhile holds the reading end open.
+        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
         assert!(fill(&w) > 0);
         // Reading one line frees no slot (a slot is a page), so still no room for one.
         nix::unistd::read(&r, &mut [0u8; 100]).unwrap();
