@@ -27,6 +27,67 @@ pub mod code {
     }
 }
 
+/// Children of the run did not do their job: they exited with a code their lesson does not
+/// expect. Exit 1, naming the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildrenFailed {
+    pub count: usize,
+    pub first: String,
+    pub pid: i32,
+    pub code: i32,
+}
+
+impl fmt::Display for ChildrenFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ChildrenFailed {
+            count,
+            first,
+            pid,
+            code,
+        } = self;
+        if *count == 1 {
+            write!(
+                f,
+                "{first} (pid {pid}) failed with exit code {code}; it said why above"
+            )
+        } else {
+            write!(
+                f,
+                "{count} children failed, the first {first} (pid {pid}) with exit code {code}; \
+                 each said why above"
+            )
+        }
+    }
+}
+
+impl std::error::Error for ChildrenFailed {}
+
+/// A child could not be created (fork(2) or posix_spawn(3) failed: a process limit, no
+/// memory). Exit 1; the children already started are stopped and reaped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CouldNotStart {
+    pub name: String,
+    /// How many children had been started before.
+    pub started: usize,
+}
+
+impl fmt::Display for CouldNotStart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let children = if self.started == 1 {
+            "child"
+        } else {
+            "children"
+        };
+        write!(
+            f,
+            "could not start {} ({} {children} had been started)",
+            self.name, self.started
+        )
+    }
+}
+
+impl std::error::Error for CouldNotStart {}
+
 /// SIGINT or SIGTERM arrived; the children have been stopped and reaped. Exit 128 + n.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stopped(pub Signal);

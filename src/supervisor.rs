@@ -34,7 +34,7 @@ use nix::unistd::Pid;
 use std::os::fd::BorrowedFd;
 
 use crate::child::{self, Method, Role, Spec};
-use crate::error::{code, OutputClosed, Stopped};
+use crate::error::{code, ChildrenFailed, CouldNotStart, OutputClosed, Stopped};
 use crate::event::{Common, Ended, Mark, Span};
 use crate::procfs;
 use crate::sink::Out;
@@ -115,16 +115,15 @@ impl<'o> Supervisor<'o> {
     /// own: its `exit` event already says who ended it.)
     pub fn finish(&mut self) -> Result<()> {
         self.join_all()?;
-        match self.failed.as_slice() {
-            [] => Ok(()),
-            [(name, pid, code)] => {
-                anyhow::bail!("{name} (pid {pid}) failed with exit code {code}; it said why above")
+        match self.failed.first() {
+            None => Ok(()),
+            Some((name, pid, code)) => Err(ChildrenFailed {
+                count: self.failed.len(),
+                first: name.clone(),
+                pid: pid.as_raw(),
+                code: *code,
             }
-            [(name, pid, code), rest @ ..] => anyhow::bail!(
-                "{} children failed, the first {name} (pid {pid}) with exit code {code}; \
-                 each said why above",
-                rest.len() + 1
-            ),
+            .into()),
         }
     }
 
@@ -141,11 +140,9 @@ impl<'o> Supervisor<'o> {
             Method::Fork => sys::fork_child(|| child::run(spec, role))
                 .map_err(|e| std::io::Error::other(format!("{e:#}"))),
         };
-        let pid = started.with_context(|| {
-            format!(
-                "could not start {name} ({} child(ren) had been started)",
-                self.started
-            )
+        let pid = started.context(CouldNotStart {
+            name: name.clone(),
+            started: self.started,
         })?;
         self.started += 1;
         self.running.push(Running::new(pid, name.clone()));

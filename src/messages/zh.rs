@@ -1281,12 +1281,38 @@ pub fn error(err: &anyhow::Error) -> String {
                     }
                     ReadError::Io(e) => io(e),
                 }
+            } else if let Some(e) = cause.downcast_ref::<crate::error::ChildrenFailed>() {
+                if e.count == 1 {
+                    format!(
+                        "{}（pid {}）以退出码 {} 失败了，原因见上面它自己的话",
+                        e.first, e.pid, e.code
+                    )
+                } else {
+                    format!(
+                        "{} 个子进程失败了，第一个是 {}（pid {}），退出码 {}；原因见上面它们自己的话",
+                        e.count, e.first, e.pid, e.code
+                    )
+                }
+            } else if let Some(e) = cause.downcast_ref::<crate::error::CouldNotStart>() {
+                format!("无法开启 {}（之前已经开启了 {} 个子进程）", e.name, e.started)
             } else if let Some(f) = cause.downcast_ref::<FormatError>() {
                 format(f)
             } else if let Some(e) = cause.downcast_ref::<std::io::Error>() {
                 io(e)
             } else {
-                cause.to_string()
+                // Context added by procdemo itself around a path: its words, in Chinese.
+                let text = cause.to_string();
+                const WORDS: [(&str, &str); 3] = [
+                    (": cannot open or create the lock file beside it", "：无法打开或创建旁边的锁文件"),
+                    ("reading the count after the buyers", "在用户们之后读票数"),
+                    (": not a file name", "：不是一个文件名"),
+                ];
+                WORDS
+                    .iter()
+                    .find_map(|(en, zh)| {
+                        text.strip_suffix(en).map(|head| format!("{head}{zh}"))
+                    })
+                    .unwrap_or(text)
             }
         })
         .collect::<Vec<_>>()

@@ -208,6 +208,35 @@ fn errors_and_help_speak_chinese() {
         "{}",
         english.stderr
     );
+    // A child that failed (strace makes its prctl(2) fail): the main's line in Chinese too.
+    let failed = crate::harness::command(
+        "strace",
+        [
+            "-f",
+            "-o",
+            "/dev/null",
+            "-e",
+            "trace=prctl",
+            "-e",
+            "inject=prctl:error=EPERM",
+            crate::harness::procdemo_bin(),
+            "--lang",
+            "zh",
+            "--time-scale",
+            "0",
+            "join",
+            "--count",
+            "2",
+        ],
+    )
+    .run();
+    failed.expect_code(1);
+    let last = failed.stderr.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("procdemo: 错误：") && last.contains("失败"),
+        "{}",
+        failed.stderr
+    );
     // Help: clap's own words and procdemo's, in Chinese.
     let help = procdemo(["--lang", "zh", "zombie", "--help"]).run();
     help.expect_code(0);

@@ -328,7 +328,10 @@ fn process_limit_hit_partway() {
         out.stdout
     );
     assert!(
-        line.contains(&format!("({started} child(ren) had been started)")),
+        line.contains(&format!(
+            "({started} {} had been started)",
+            if started == 1 { "child" } else { "children" }
+        )),
         "{line}"
     );
     for pid in children_started(&out) {
