@@ -216,13 +216,7 @@ pub trait Emit {
     /// `,"key":value`…: what `--json` prints after the common fields. An event that can
     /// serialise itself says so with [`write_fields_of`], and builds no map for each line.
     fn write_json_fields(&self, out: &mut Vec<u8>) {
-        for (key, value) in self.fields() {
-            out.push(b',');
-            // Strings and values always serialise.
-            let _ = serde_json::to_writer(&mut *out, &key);
-            out.push(b':');
-            let _ = serde_json::to_writer(&mut *out, &value);
-        }
+        write_map_fields(self.fields(), out)
     }
 }
 
@@ -266,11 +260,17 @@ pub fn write_fields_of(value: &impl Serialize, out: &mut Vec<u8>) {
     }
     // Anything else (never for an event): the general way.
     out.truncate(at);
-    for (key, v) in fields_of(value) {
+    write_map_fields(fields_of(value), out)
+}
+
+/// The entries of `fields` appended to a JSON line under way, each as `,"key":value`.
+fn write_map_fields(fields: Map<String, Value>, out: &mut Vec<u8>) {
+    for (key, value) in fields {
         out.push(b',');
+        // Strings and values always serialise.
         let _ = serde_json::to_writer(&mut *out, &key);
         out.push(b':');
-        let _ = serde_json::to_writer(&mut *out, &v);
+        let _ = serde_json::to_writer(&mut *out, &value);
     }
 }
 

@@ -210,6 +210,28 @@ mod tests {
                 same(&h, &Common::Start { scenario: "queue" });
                 same(
                     &h,
+                    &Common::Spawned {
+                        child: Pid::from_raw(43),
+                        child_name: "worker-0".into(),
+                    },
+                );
+                same(
+                    &h,
+                    &Common::Stopping {
+                        signal: Signal::SIGTERM,
+                        children: 2,
+                    },
+                );
+                same(
+                    &h,
+                    &Common::Exit {
+                        child: Pid::from_raw(44),
+                        child_name: "buyer-9".into(),
+                        ended: Ended::Code(3),
+                    },
+                );
+                same(
+                    &h,
                     &Common::Exit {
                         child: Pid::from_raw(43),
                         child_name: "consumer-1".into(),

@@ -1,6 +1,6 @@
 //! Rows in, lines out: the `--timeline` chart, a pure function of the rows and the words.
 
-use crate::event::{Outcome, Span};
+use crate::event::{Ended, Outcome, Span};
 use crate::text::width;
 
 use super::rows::{Ending, Row};
@@ -132,12 +132,10 @@ fn outcome_text(row: &Row, w: &ChartWords) -> String {
         (Ending::Main { stopped: Some(s) }, _) => s.as_str().to_owned(),
         (Ending::Main { stopped: None }, _) => w.main_done.to_owned(),
         // A buyer's answer, whatever exit status it was given with.
-        (Ending::Ended(crate::event::Ended::Code(_)), Some(Outcome::Bought)) => w.bought.to_owned(),
-        (Ending::Ended(crate::event::Ended::Code(_)), Some(Outcome::SoldOut)) => {
-            w.sold_out.to_owned()
-        }
-        (Ending::Ended(crate::event::Ended::Code(c)), _) => (w.exit)(*c),
-        (Ending::Ended(crate::event::Ended::Signal(s)), _) => s.as_str().to_owned(),
+        (Ending::Ended(Ended::Code(_)), Some(Outcome::Bought)) => w.bought.to_owned(),
+        (Ending::Ended(Ended::Code(_)), Some(Outcome::SoldOut)) => w.sold_out.to_owned(),
+        (Ending::Ended(Ended::Code(c)), _) => (w.exit)(*c),
+        (Ending::Ended(Ended::Signal(s)), _) => s.as_str().to_owned(),
         (Ending::Unknown, _) => w.unknown.to_owned(),
     }
 }
@@ -284,7 +282,7 @@ pub fn draw(
             cells[a] = Cell::Start;
         }
         let end = match row.ending {
-            Ending::Ended(crate::event::Ended::Signal(_)) => Cell::Killed,
+            Ending::Ended(Ended::Signal(_)) => Cell::Killed,
             Ending::Main { stopped: Some(_) } => Cell::Killed,
             _ => Cell::End,
         };
