@@ -58,6 +58,7 @@ use crate::sink::{Out, Settings};
 use crate::supervisor::{self, Supervisor};
 use crate::sys;
 use crate::time::TimeScale;
+use crate::quiz::ask::{Answer, Ask, Drawn, Observed, Rng};
 
 /// Seconds between the child's "alive" lines.
 const CHILD_PERIOD: f64 = 3.0;
@@ -693,6 +694,58 @@ fn wait_on_lifeline(lifeline: &OwnedFd, period: Option<Duration>) -> Result<Wake
         Ok(_) => Ok(Wake::Tick),
         Err(nix::errno::Errno::EINTR) => Ok(Wake::Tick),
         Err(e) => Err(e).context("reading the lifeline"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The quiz
+// ---------------------------------------------------------------------------------------
+
+/// What `procdemo quiz` asks about this lesson (its words: `question` in the message files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+pub enum Question {
+    /// What happens to the daemon child when the main is done?
+    #[strum(serialize = "daemon_ends")]
+    Ends,
+    /// --no-daemon: and to an ordinary child?
+    #[strum(serialize = "daemon_ordinary")]
+    Ordinary,
+}
+
+impl Ask for Question {
+    const ALL: &'static [Question] = &[Question::Ends, Question::Ordinary];
+
+    fn draw(self, rng: &mut Rng) -> Drawn {
+        Drawn::one(rng.between(3, 6))
+    }
+
+    fn args(self, d: Drawn) -> Vec<String> {
+        let mut args = vec!["--ticks".into(), d.n.to_string()];
+        if self == Question::Ordinary {
+            args.push("--no-daemon".into());
+        }
+        args
+    }
+
+    fn expected(self, _: Drawn) -> Answer {
+        match self {
+            Question::Ends => Answer::Choice(0),
+            Question::Ordinary => Answer::Choice(2),
+        }
+    }
+
+    fn observed(self, _: Drawn, run: &Observed) -> Option<Answer> {
+        let summary = run.summary()?;
+        Some(
+            match (
+                summary["daemon"].as_bool()?,
+                summary["child_terminated_by"].is_null(),
+            ) {
+                (_, false) => Answer::Choice(0),
+                (true, true) => Answer::Choice(1),
+                (false, true) => Answer::Choice(2),
+            },
+        )
     }
 }
 

@@ -27,6 +27,7 @@ use crate::sink::{Out, Settings};
 use crate::supervisor::Supervisor;
 use crate::sys;
 use crate::time::TimeScale;
+use crate::quiz::ask::{Answer, Ask, Drawn, Observed, Rng};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
@@ -178,5 +179,57 @@ impl child::Role for Role {
             .context("writing the pipe")?;
         out.emit(&Event::PipeSent { value })?;
         Ok(crate::error::code::SUCCESS)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The quiz
+// ---------------------------------------------------------------------------------------
+
+/// What `procdemo quiz` asks about this lesson (its words: `question` in the message files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+pub enum Question {
+    /// What does the main read in its own `money`?
+    #[strum(serialize = "isolate_money")]
+    Money,
+    /// --method fork: the same address in both, or not?
+    #[strum(serialize = "isolate_fork_address")]
+    ForkAddress,
+}
+
+impl Ask for Question {
+    const ALL: &'static [Question] = &[Question::Money, Question::ForkAddress];
+
+    fn draw(self, rng: &mut Rng) -> Drawn {
+        match self {
+            Question::Money => Drawn::one(rng.between(1, 999_999)),
+            Question::ForkAddress => Drawn::one(0),
+        }
+    }
+
+    fn args(self, d: Drawn) -> Vec<String> {
+        match self {
+            Question::Money => vec!["--value".into(), d.n.to_string()],
+            Question::ForkAddress => vec!["--method".into(), "fork".into()],
+        }
+    }
+
+    fn expected(self, _: Drawn) -> Answer {
+        match self {
+            Question::Money => Answer::Number(100),
+            Question::ForkAddress => Answer::Choice(0),
+        }
+    }
+
+    fn observed(self, _: Drawn, run: &Observed) -> Option<Answer> {
+        let summary = run.summary()?;
+        Some(match self {
+            Question::Money => Answer::Number(summary["parent_value"].as_i64()? as u64),
+            Question::ForkAddress => {
+                let child = &run.of("money_set").next()?["address"];
+                let main = &run.of("money_read").next()?["address"];
+                Answer::Choice(usize::from(child != main))
+            }
+        })
     }
 }

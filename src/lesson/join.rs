@@ -21,6 +21,7 @@ use crate::lesson::part::TourPart;
 use crate::sink::{Out, Settings};
 use crate::supervisor::Supervisor;
 use crate::time::TimeScale;
+use crate::quiz::ask::{Answer, Ask, Drawn, Observed, Rng};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
@@ -161,5 +162,52 @@ impl child::Role for Role {
         scale.sleep(self.secs as f64);
         out.emit(&Event::Over)?;
         Ok(crate::error::code::SUCCESS)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The quiz
+// ---------------------------------------------------------------------------------------
+
+/// What `procdemo quiz` asks about this lesson (its words: `question` in the message files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+pub enum Question {
+    /// All started, then joined: about the longest sleep or the sum?
+    #[strum(serialize = "join_parallel")]
+    Parallel,
+    /// --sequential: and now?
+    #[strum(serialize = "join_sequential")]
+    Sequential,
+}
+
+impl Ask for Question {
+    const ALL: &'static [Question] = &[Question::Parallel, Question::Sequential];
+
+    fn draw(self, rng: &mut Rng) -> Drawn {
+        // At least 4 children: the longest sleep and the sum are then far apart.
+        Drawn::one(rng.between(4, 5))
+    }
+
+    fn args(self, d: Drawn) -> Vec<String> {
+        let mut args = vec!["--count".into(), d.n.to_string()];
+        if self == Question::Sequential {
+            args.push("--sequential".into());
+        }
+        args
+    }
+
+    fn expected(self, _: Drawn) -> Answer {
+        match self {
+            Question::Parallel => Answer::Choice(0),
+            Question::Sequential => Answer::Choice(1),
+        }
+    }
+
+    fn observed(self, d: Drawn, run: &Observed) -> Option<Answer> {
+        // Closer to the longest sleep, or to the sum? The midpoint decides.
+        let n = d.n as f64;
+        let (longest, sum) = (n - 1.0, n * (n - 1.0) / 2.0);
+        let seconds = run.summary()?["elapsed_ms"].as_f64()? / 1000.0 / run.scale;
+        Some(Answer::Choice(usize::from(seconds > (longest + sum) / 2.0)))
     }
 }

@@ -2,14 +2,15 @@
 //!
 //! A lesson is one module (`lesson/spawn.rs`, …) that owns its command-line `Args`, its child
 //! `Role` (what its children do, and the `--child` keys that say so), its `Event`s, its
-//! `Summary`, and both sides of its story: `run`, what the main process does, and its children's
-//! `Role::run`. Its sentences live in the two message files (`messages/en.rs`, `zh.rs`), in a
-//! module of the same name.
+//! `Summary`, both sides of its story (`run`, what the main process does, and its children's
+//! `Role::run`), and what the quiz asks about it (its `Question`s). Its sentences live in the
+//! two message files (`messages/en.rs`, `zh.rs`), in a module of the same name.
 //!
 //! The `lessons!` line below wires a lesson into everything else: the `procdemo <lesson>`
 //! subcommand with its help, the `--child <lesson>` decoder, how its events are named, shown
-//! and drawn, and the list the tour, `--help` and the tests walk. Adding a lesson is its
-//! module, one line here, and its sentences: the compiler points at every other spot.
+//! and drawn, its questions in the quiz's bank, and the list the tour, `--help` and the tests
+//! walk. Adding a lesson is its module, one line here, and its sentences in the two message
+//! files: the compiler points at each of them.
 
 use std::ffi::OsString;
 
@@ -20,6 +21,8 @@ use crate::child::{self, DecodeError, Role as _};
 use crate::error::Stopped;
 use crate::event::{fields_of, write_fields_of, Accent, Emit, Header, Lang, LessonEvent, Mark};
 use crate::messages::{self, en, zh};
+use crate::quiz::ask::{Answer, Ask, Drawn, Observed, Rng};
+use crate::quiz::data::Text;
 use crate::sink::{self, Settings};
 use crate::timeline;
 
@@ -82,6 +85,67 @@ macro_rules! lessons {
                 use strum::VariantNames;
                 match self {
                     $(Lesson::$Variant => $m::Event::VARIANTS,)*
+                }
+            }
+        }
+
+        /// A kind of quiz question: one of a lesson's own (`<lesson>::Question`, see
+        /// `quiz::ask`). A lesson without one does not compile.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum QuestionKind {
+            $($Variant($m::Question),)*
+        }
+
+        impl QuestionKind {
+            /// Every lesson's questions, lesson by lesson in the course's order.
+            pub fn all() -> Vec<QuestionKind> {
+                let mut all = Vec::new();
+                $(all.extend(<$m::Question as Ask>::ALL.iter().map(|q| QuestionKind::$Variant(*q)));)*
+                all
+            }
+
+            pub fn lesson(self) -> Lesson {
+                match self {
+                    $(QuestionKind::$Variant(_) => Lesson::$Variant,)*
+                }
+            }
+
+            /// Its name in `--json` (`zombie_state`).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(QuestionKind::$Variant(q) => q.into(),)*
+                }
+            }
+
+            pub fn draw(self, rng: &mut Rng) -> Drawn {
+                match self {
+                    $(QuestionKind::$Variant(q) => q.draw(rng),)*
+                }
+            }
+
+            pub fn args(self, d: Drawn) -> Vec<String> {
+                match self {
+                    $(QuestionKind::$Variant(q) => q.args(d),)*
+                }
+            }
+
+            pub fn expected(self, d: Drawn) -> Answer {
+                match self {
+                    $(QuestionKind::$Variant(q) => q.expected(d),)*
+                }
+            }
+
+            pub fn observed(self, d: Drawn, run: &Observed) -> Option<Answer> {
+                match self {
+                    $(QuestionKind::$Variant(q) => q.observed(d, run),)*
+                }
+            }
+
+            /// What it says, in `lang`.
+            pub fn text(self, d: Drawn, lang: Lang) -> Text {
+                match (self, lang) {
+                    $((QuestionKind::$Variant(q), Lang::En) => en::$m::question(q, d),
+                      (QuestionKind::$Variant(q), Lang::Zh) => zh::$m::question(q, d),)*
                 }
             }
         }

@@ -54,6 +54,7 @@ use crate::supervisor::{Supervisor, GRACE};
 use crate::sys;
 use crate::time::TimeScale;
 use crate::timeline::record;
+use crate::quiz::ask::{Answer, Ask, Drawn, Observed, Rng};
 
 /// The reference's `time.sleep(1)`: how long Process-2 lives on after its adoption.
 const ORPHAN_SECONDS: f64 = 1.0;
@@ -448,5 +449,47 @@ impl Watch {
             // End-of-file, or anything else: main is not there any more.
             _ => Heard::Gone,
         })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The quiz
+// ---------------------------------------------------------------------------------------
+
+/// What `procdemo quiz` asks about this lesson (its words: `question` in the message files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+pub enum Question {
+    /// Who becomes the orphan's parent?
+    #[strum(serialize = "orphan_adopter")]
+    Adopter,
+}
+
+impl Ask for Question {
+    const ALL: &'static [Question] = &[Question::Adopter];
+
+    fn draw(self, _: &mut Rng) -> Drawn {
+        Drawn::one(0)
+    }
+
+    fn args(self, _: Drawn) -> Vec<String> {
+        vec![]
+    }
+
+    fn expected(self, _: Drawn) -> Answer {
+        Answer::Choice(0)
+    }
+
+    fn observed(self, _: Drawn, run: &Observed) -> Option<Answer> {
+        let summary = run.summary()?;
+        let adopter = summary["adopted_by"].as_i64()?;
+        if adopter == run.main_pid()? {
+            Some(Answer::Choice(0))
+        } else if adopter == 1 {
+            Some(Answer::Choice(1))
+        } else if adopter == summary["parent_pid"].as_i64()? {
+            Some(Answer::Choice(2))
+        } else {
+            None
+        }
     }
 }

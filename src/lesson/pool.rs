@@ -38,6 +38,7 @@ use crate::sink::{Out, Settings};
 use crate::supervisor::Supervisor;
 use crate::sys;
 use crate::time::TimeScale;
+use crate::quiz::ask::{Answer, Ask, Drawn, Observed, Rng};
 
 /// The reference's `time.sleep(0.5)` in each task.
 const TASK_SECONDS: f64 = 0.5;
@@ -405,5 +406,47 @@ fn do_task(out: &Out, scale: TimeScale, results: &OwnedFd, pid: i32, task: u64) 
             Err(Errno::EINTR) => continue,
             Err(e) => Err(e).context("writing the result pipe"),
         };
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The quiz
+// ---------------------------------------------------------------------------------------
+
+/// What `procdemo quiz` asks about this lesson (its words: `question` in the message files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+pub enum Question {
+    /// How many processes does the pool start?
+    #[strum(serialize = "pool_processes")]
+    Processes,
+}
+
+impl Ask for Question {
+    const ALL: &'static [Question] = &[Question::Processes];
+
+    fn draw(self, rng: &mut Rng) -> Drawn {
+        // Workers and tasks: more tasks than workers.
+        let workers = rng.between(2, 4);
+        Drawn::two(workers, rng.between(workers + 2, 12))
+    }
+
+    fn args(self, d: Drawn) -> Vec<String> {
+        vec![
+            "--workers".into(),
+            d.n.to_string(),
+            "--tasks".into(),
+            d.m.to_string(),
+        ]
+    }
+
+    fn expected(self, d: Drawn) -> Answer {
+        Answer::Number(d.n)
+    }
+
+    fn observed(self, _: Drawn, run: &Observed) -> Option<Answer> {
+        run.summary()?;
+        // The processes the main started: the pool's workers, started once.
+        let spawned = run.of("spawned").filter(|e| e["name"] == "main").count();
+        Some(Answer::Number(spawned as u64))
     }
 }

@@ -47,6 +47,7 @@ use crate::sink::{Out, Settings};
 use crate::supervisor::Supervisor;
 use crate::sys::{self, MessageQueue, SharedMemory};
 use crate::time::TimeScale;
+use crate::quiz::ask::{Answer, Ask, Drawn, Observed, Rng};
 
 /// A producer makes an item in 1, 2 or 3 times this (the reference's
 /// `random.randint(1, 3) * 0.2`), before it puts it on the queue.
@@ -584,6 +585,44 @@ impl Tally {
             duplicated: count(self.flags()),
             in_order: count(self.flags() + 1) == 0,
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The quiz
+// ---------------------------------------------------------------------------------------
+
+/// What `procdemo quiz` asks about this lesson (its words: `question` in the message files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+pub enum Question {
+    /// How many items do the consumers get in all?
+    #[strum(serialize = "queue_items")]
+    Items,
+}
+
+impl Ask for Question {
+    const ALL: &'static [Question] = &[Question::Items];
+
+    fn draw(self, rng: &mut Rng) -> Drawn {
+        // Producers and items per producer.
+        Drawn::two(rng.between(1, 3), rng.between(2, 5))
+    }
+
+    fn args(self, d: Drawn) -> Vec<String> {
+        vec![
+            "--producers".into(),
+            d.n.to_string(),
+            "--items".into(),
+            d.m.to_string(),
+        ]
+    }
+
+    fn expected(self, d: Drawn) -> Answer {
+        Answer::Number(d.n * d.m)
+    }
+
+    fn observed(self, _: Drawn, run: &Observed) -> Option<Answer> {
+        Some(Answer::Number(run.summary()?["got"].as_u64()?))
     }
 }
 

@@ -51,6 +51,7 @@ use crate::sink::{Out, Settings};
 use crate::supervisor::Supervisor;
 use crate::sys::{self, SharedMemory};
 use crate::time::TimeScale;
+use crate::quiz::ask::{Answer, Ask, Drawn, Observed, Rng};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
@@ -374,5 +375,43 @@ impl child::Role for Role {
         }
         out.emit(&Event::Added { adds: self.adds })?;
         Ok(crate::error::code::SUCCESS)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The quiz
+// ---------------------------------------------------------------------------------------
+
+/// What `procdemo quiz` asks about this lesson (its words: `question` in the message files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+pub enum Question {
+    /// The final value, with the lock?
+    #[strum(serialize = "shared_locked")]
+    Locked,
+}
+
+impl Ask for Question {
+    const ALL: &'static [Question] = &[Question::Locked];
+
+    fn draw(self, rng: &mut Rng) -> Drawn {
+        // Workers and adds per worker.
+        Drawn::two(rng.between(2, 4), rng.between(1, 50) * 1000)
+    }
+
+    fn args(self, d: Drawn) -> Vec<String> {
+        vec![
+            "--workers".into(),
+            d.n.to_string(),
+            "--adds".into(),
+            d.m.to_string(),
+        ]
+    }
+
+    fn expected(self, d: Drawn) -> Answer {
+        Answer::Number(d.n * d.m)
+    }
+
+    fn observed(self, _: Drawn, run: &Observed) -> Option<Answer> {
+        Some(Answer::Number(run.summary()?["final"].as_u64()?))
     }
 }

@@ -22,6 +22,7 @@ use crate::lesson::part::TourPart;
 use crate::sink::{Out, Settings};
 use crate::supervisor::Supervisor;
 use crate::time::TimeScale;
+use crate::quiz::ask::{Answer, Ask, Drawn, Observed, Rng};
 
 /// How long each child sleeps between `is running` and `is over`, in the tutorial's seconds.
 const CHILD_SLEEP: f64 = 3.0;
@@ -105,5 +106,50 @@ impl child::Role for Role {
         scale.sleep(CHILD_SLEEP);
         out.emit(&Event::Over)?;
         Ok(crate::error::code::SUCCESS)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The quiz
+// ---------------------------------------------------------------------------------------
+
+/// What `procdemo quiz` asks about this lesson (its words: `question` in the message files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+pub enum Question {
+    /// Whose pid do the children report as their parent?
+    #[strum(serialize = "spawn_parent")]
+    Parent,
+}
+
+impl Ask for Question {
+    const ALL: &'static [Question] = &[Question::Parent];
+
+    fn draw(self, rng: &mut Rng) -> Drawn {
+        Drawn::one(rng.between(2, 4))
+    }
+
+    fn args(self, d: Drawn) -> Vec<String> {
+        vec!["--count".into(), d.n.to_string()]
+    }
+
+    fn expected(self, _: Drawn) -> Answer {
+        Answer::Choice(0)
+    }
+
+    fn observed(self, _: Drawn, run: &Observed) -> Option<Answer> {
+        run.summary()?;
+        let ppids: Vec<i64> = run
+            .of("start")
+            .filter(|e| e["name"] != "main")
+            .filter_map(|e| e["ppid"].as_i64())
+            .collect();
+        let main = run.main_pid()?;
+        Some(if !ppids.is_empty() && ppids.iter().all(|p| *p == main) {
+            Answer::Choice(0)
+        } else if ppids.iter().all(|p| *p == 1) {
+            Answer::Choice(2)
+        } else {
+            Answer::Choice(1)
+        })
     }
 }

@@ -50,6 +50,7 @@ use crate::sink::{Out, Settings};
 use crate::supervisor::Supervisor;
 use crate::ticketfile::{self, Tickets};
 use crate::time::TimeScale;
+use crate::quiz::ask::{Answer, Ask, Drawn, Observed, Rng};
 
 /// The tutorial's `time.sleep(1)` between reading the count and writing it back.
 const BUY_SECONDS: f64 = 1.0;
@@ -477,4 +478,74 @@ fn buy(out: &Out, scale: TimeScale, data: &Path, with_lock: bool, sweep: bool) -
         Event::Bought { .. } => code::SUCCESS,
         _ => code::SOLD_OUT,
     })
+}
+
+// ---------------------------------------------------------------------------------------
+// The quiz
+// ---------------------------------------------------------------------------------------
+
+/// What `procdemo quiz` asks about this lesson (its words: `question` in the message files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+pub enum Question {
+    /// How many buyers get a ticket, with the lock?
+    #[strum(serialize = "tickets_sold")]
+    Sold,
+    /// How many buyers answer "sold out" (exit status 3)?
+    #[strum(serialize = "tickets_sold_out")]
+    SoldOut,
+    /// --no-lock: can a buyer read a half-written file?
+    #[strum(serialize = "tickets_whole_file")]
+    WholeFile,
+}
+
+impl Ask for Question {
+    const ALL: &'static [Question] = &[
+        Question::Sold,
+        Question::SoldOut,
+        Question::WholeFile,
+    ];
+
+    fn draw(self, rng: &mut Rng) -> Drawn {
+        let buyers = rng.between(4, 8);
+        Drawn::two(buyers, rng.between(1, buyers - 1))
+    }
+
+    fn args(self, d: Drawn) -> Vec<String> {
+        let mut args = vec![
+            "--buyers".into(),
+            d.n.to_string(),
+            "--tickets".into(),
+            d.m.to_string(),
+        ];
+        if self == Question::WholeFile {
+            args.push("--no-lock".into());
+        }
+        args
+    }
+
+    fn expected(self, d: Drawn) -> Answer {
+        match self {
+            Question::Sold => Answer::Number(d.m),
+            Question::SoldOut => Answer::Number(d.n - d.m),
+            Question::WholeFile => Answer::Choice(0),
+        }
+    }
+
+    fn observed(self, d: Drawn, run: &Observed) -> Option<Answer> {
+        let summary = run.summary()?;
+        Some(match self {
+            Question::Sold => Answer::Number(summary["sold"].as_u64()?),
+            Question::SoldOut => Answer::Number(
+                run.of("exit")
+                    .filter(|e| e["code"] == code::SOLD_OUT)
+                    .count() as u64,
+            ),
+            Question::WholeFile => {
+                // Every buyer read a whole file (each said what it saw), and the run ended
+                // with its summary: no buyer failed on a broken file.
+                let searched = run.of("search").count() as u64;
+                Answer::Choice(usize::from(searched != d.n))
+            }
+        })
+    }
 }

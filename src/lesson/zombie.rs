@@ -26,6 +26,7 @@ use crate::procfs;
 use crate::sink::{Out, Settings};
 use crate::supervisor::Supervisor;
 use crate::time::TimeScale;
+use crate::quiz::ask::{Answer, Ask, Drawn, Observed, Rng};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
@@ -219,6 +220,57 @@ impl child::Role for Role {
     fn run(self, out: &Out, _: TimeScale) -> Result<i32> {
         out.emit(&Event::Exiting)?;
         Ok(crate::error::code::SUCCESS)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The quiz
+// ---------------------------------------------------------------------------------------
+
+/// What `procdemo quiz` asks about this lesson (its words: `question` in the message files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+pub enum Question {
+    /// The state letter of a child that has exited, before its reap?
+    #[strum(serialize = "zombie_state")]
+    State,
+}
+
+impl Ask for Question {
+    const ALL: &'static [Question] = &[Question::State];
+
+    fn draw(self, rng: &mut Rng) -> Drawn {
+        Drawn::one(rng.between(1, 3))
+    }
+
+    fn args(self, d: Drawn) -> Vec<String> {
+        vec![
+            "--count".into(),
+            d.n.to_string(),
+            "--hold".into(),
+            "1".into(),
+        ]
+    }
+
+    fn expected(self, _: Drawn) -> Answer {
+        Answer::Choice(2)
+    }
+
+    fn observed(self, _: Drawn, run: &Observed) -> Option<Answer> {
+        run.summary()?;
+        // The state letters main read in /proc/<pid>/stat before each reap.
+        let states: Vec<&str> = run
+            .of("zombie")
+            .filter_map(|e| e["state"].as_str())
+            .collect();
+        match states.first().copied() {
+            Some(first) if states.iter().all(|s| *s == first) => match first {
+                "R" => Some(Answer::Choice(0)),
+                "S" => Some(Answer::Choice(1)),
+                "Z" => Some(Answer::Choice(2)),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 }
 

@@ -96,9 +96,16 @@ fn buyer_answer(child_name: &str, e: &Ended) -> &'static str {
     }
 }
 
+/// A question's choices, for `question` in each lesson's module.
+fn choices(c: &[&str]) -> Option<Vec<String>> {
+    Some(c.iter().map(|s| s.to_string()).collect())
+}
+
 pub mod spawn {
     use super::*;
+    use crate::lesson::spawn::Question;
     use crate::lesson::spawn::{Args, Event, Summary};
+    use crate::quiz::{ask::Drawn, data::Text};
 
     pub const ABOUT: &str =
         "Start children that run on their own: the parent does not wait (tutorial, part 1)";
@@ -142,11 +149,38 @@ pub mod spawn {
             s.method.as_str()
         )
     }
+
+    /// What the quiz asks about this lesson.
+    pub fn question(q: Question, d: Drawn) -> Text {
+        let n = d.n;
+        let (setup, ask, choices, why) = match q {
+            Question::Parent => (
+                format!("The main starts {n} children and does not wait for them."),
+                "Which pid does each child report as its parent pid?".to_owned(),
+                choices(&[
+                    "the main's pid",
+                    "each child a different pid",
+                    "1, init's pid",
+                ]),
+                "A child's parent is the process that created it: fork(2) makes the caller \
+                 the parent, whatever the child then runs."
+                    .to_owned(),
+            ),
+        };
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
 }
 
 pub mod join {
     use super::*;
+    use crate::lesson::join::Question;
     use crate::lesson::join::{Args, Event, Mode, Summary};
+    use crate::quiz::{ask::Drawn, data::Text};
 
     pub const ABOUT: &str = "Start children and wait for each one with join: elapsed is the \
         max, not the sum (part 2)";
@@ -228,11 +262,58 @@ pub mod join {
             ),
         }
     }
+
+    /// What the quiz asks about this lesson.
+    pub fn question(q: Question, d: Drawn) -> Text {
+        let n = d.n;
+        let (setup, ask, choices, why) = match q {
+            Question::Parallel => (
+                format!(
+                    "{n} children sleep 0, 1, … {} seconds (scaled); all are started, then \
+                     joined one by one.",
+                    n - 1
+                ),
+                "About how long does the main wait in its joins (in the tutorial's seconds)?"
+                    .to_owned(),
+                Some(vec![
+                    format!("about {} s, the longest sleep", n - 1),
+                    format!("about {} s, the sum of the sleeps", n * (n - 1) / 2),
+                ]),
+                "The children sleep at the same time: join waits for the longest, and every \
+                 other join returns at once."
+                    .to_owned(),
+            ),
+            Question::Sequential => (
+                format!(
+                    "{n} children sleep 0, 1, … {} seconds (scaled); each is started only \
+                     after the previous one was joined (--sequential).",
+                    n - 1
+                ),
+                "About how long does the main wait in its joins (in the tutorial's seconds)?"
+                    .to_owned(),
+                Some(vec![
+                    format!("about {} s, the longest sleep", n - 1),
+                    format!("about {} s, the sum of the sleeps", n * (n - 1) / 2),
+                ]),
+                "One child at a time: each sleep starts when the one before has ended, so \
+                 they add up."
+                    .to_owned(),
+            ),
+        };
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
 }
 
 pub mod isolate {
     use super::*;
+    use crate::lesson::isolate::Question;
     use crate::lesson::isolate::{Args, Event, Summary};
+    use crate::quiz::{ask::Drawn, data::Text};
 
     pub const ABOUT: &str =
         "A global variable changed in a child stays unchanged in the parent (part 3)";
@@ -297,11 +378,42 @@ pub mod isolate {
             s.received.map_or("nothing".to_string(), |v| v.to_string())
         )
     }
+
+    /// What the quiz asks about this lesson.
+    pub fn question(q: Question, d: Drawn) -> Text {
+        let n = d.n;
+        let (setup, ask, choices, why) = match q {
+            Question::Money => (
+                format!("A global money = 100; the child sets it to {n}, and the main joins it."),
+                "What does the main then read in its own money? (a number)".to_owned(),
+                None,
+                "The child changed its own copy: every process has its own memory.".to_owned(),
+            ),
+            Question::ForkAddress => (
+                "The child is created by fork alone and sets its money; both print the \
+                 address of money."
+                    .to_owned(),
+                "Do they print the same address?".to_owned(),
+                choices(&["the same address", "different addresses"]),
+                "fork copies the whole address space: the same virtual address, in two \
+                 different memories (copy-on-write)."
+                    .to_owned(),
+            ),
+        };
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
 }
 
 pub mod daemon {
     use super::*;
+    use crate::lesson::daemon::Question;
     use crate::lesson::daemon::{Args, Event, KillMain, Summary};
+    use crate::quiz::{ask::Drawn, data::Text};
 
     pub const ABOUT: &str = "A daemon child is ended when the main process ends (part 4)";
     pub const SHOWED: &str = "What it showed: a daemon child does not outlive its main; it was \
@@ -433,11 +545,52 @@ pub mod daemon {
             )
         }
     }
+
+    /// What the quiz asks about this lesson.
+    pub fn question(q: Question, d: Drawn) -> Text {
+        let n = d.n;
+        let (setup, ask, choices, why) = match q {
+            Question::Ends => (
+                format!("A daemon child says it is alive every 3 s; the main prints {n} lines and is done."),
+                "What happens to the daemon child then?".to_owned(),
+                choices(&[
+                    "the main ends it with a signal",
+                    "it keeps running on its own",
+                    "the main waits until it ends by itself",
+                ]),
+                "A daemon does not outlive its main: the main ends it (SIGTERM) when it is \
+                 done."
+                    .to_owned(),
+            ),
+            Question::Ordinary => (
+                format!(
+                    "The same with --no-daemon: an ordinary child that says it is alive three \
+                     times; the main prints {n} lines."
+                ),
+                "What happens to the child when the main is done?".to_owned(),
+                choices(&[
+                    "the main ends it with a signal",
+                    "it keeps running on its own",
+                    "the main waits until it ends by itself",
+                ]),
+                "An ordinary child is joined: the main waits for it before it exits."
+                    .to_owned(),
+            ),
+        };
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
 }
 
 pub mod tickets {
     use super::*;
+    use crate::lesson::tickets::Question;
     use crate::lesson::tickets::{Args, Event, KillHolder, Summary};
+    use crate::quiz::{ask::Drawn, data::Text};
 
     pub const ABOUT: &str = "Buyers race for tickets in a shared file; an exclusive flock keeps \
         the count right (part 5)";
@@ -572,11 +725,62 @@ pub mod tickets {
         }
         text
     }
+
+    /// What the quiz asks about this lesson.
+    pub fn question(q: Question, d: Drawn) -> Text {
+        let Drawn { n, m } = d;
+        let (setup, ask, choices, why) = match q {
+            Question::Sold => (
+                format!(
+                    "{n} buyers, {}, and the lock on.",
+                    count(m, "ticket", "tickets")
+                ),
+                "How many buyers get a ticket? (a number)".to_owned(),
+                None,
+                "With the lock the buyers take turns, and each takes one ticket while any \
+                 is left."
+                    .to_owned(),
+            ),
+            Question::SoldOut => (
+                format!(
+                    "{n} buyers, {}, and the lock on.",
+                    count(m, "ticket", "tickets")
+                ),
+                "How many buyers answer \"sold out\", with exit status 3? (a number)".to_owned(),
+                None,
+                "Every buyer answers: those that came after the last ticket find it sold out."
+                    .to_owned(),
+            ),
+            Question::WholeFile => (
+                format!(
+                    "{n} buyers, {}, and no lock (--no-lock): they race.",
+                    count(m, "ticket", "tickets")
+                ),
+                "Can a buyer read a half-written ticket file?".to_owned(),
+                choices(&[
+                    "no: every buyer reads a whole file",
+                    "yes: a buyer can read it mid-write",
+                ]),
+                "Each write goes to a temporary file renamed over the data (rename(2)): a \
+                 reader sees the old file or the new one, never half. The race loses \
+                 updates; it never tears the file."
+                    .to_owned(),
+            ),
+        };
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
 }
 
 pub mod zombie {
     use super::*;
+    use crate::lesson::zombie::Question;
     use crate::lesson::zombie::{Args, Event, Summary};
+    use crate::quiz::{ask::Drawn, data::Text};
 
     pub const ABOUT: &str =
         "A child that has exited but is not reaped yet: a zombie, <defunct> in ps";
@@ -672,11 +876,38 @@ pub mod zombie {
             s.zombies_seen
         )
     }
+
+    /// What the quiz asks about this lesson.
+    pub fn question(q: Question, d: Drawn) -> Text {
+        let n = d.n;
+        let (setup, ask, choices, why) = match q {
+            Question::State => (
+                format!(
+                    "{} exit at once; the main leaves them unreaped for a second and reads \
+                     their state in /proc/<pid>/stat.",
+                    count(n, "child", "children")
+                ),
+                "Which state letter does it read before the reap?".to_owned(),
+                choices(&["R, running", "S, sleeping", "Z, zombie"]),
+                "A child that has exited is a zombie until its parent waits for it: only its \
+                 exit status is left, for the parent to collect."
+                    .to_owned(),
+            ),
+        };
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
 }
 
 pub mod orphan {
     use super::*;
+    use crate::lesson::orphan::Question;
     use crate::lesson::orphan::{Args, Event, Summary};
+    use crate::quiz::{ask::Drawn, data::Text};
 
     pub const ABOUT: &str =
         "The parent exits first: its child is adopted by a subreaper, or by init";
@@ -763,11 +994,39 @@ pub mod orphan {
             s.parent_pid, s.orphan_pid, s.adopted_by
         )
     }
+
+    /// What the quiz asks about this lesson.
+    pub fn question(q: Question, _: Drawn) -> Text {
+        let (setup, ask, choices, why) = match q {
+            Question::Adopter => (
+                "main starts Process-1, which starts Process-2 and exits at once; main is a \
+                 child subreaper."
+                    .to_owned(),
+                "Who becomes Process-2's parent after Process-1 is gone?".to_owned(),
+                choices(&[
+                    "main, the subreaper",
+                    "init, pid 1",
+                    "nobody: it keeps Process-1's pid",
+                ]),
+                "An orphan is re-parented at once, to the nearest subreaper above it \
+                 (PR_SET_CHILD_SUBREAPER), or else to init."
+                    .to_owned(),
+            ),
+        };
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
 }
 
 pub mod queue {
     use super::*;
+    use crate::lesson::queue::Question;
     use crate::lesson::queue::{Args, Event, Summary};
+    use crate::quiz::{ask::Drawn, data::Text};
 
     pub const ABOUT: &str =
         "Producers and consumers share one bounded queue, a POSIX message queue";
@@ -838,12 +1097,41 @@ pub mod queue {
             )
         }
     }
+
+    /// What the quiz asks about this lesson.
+    pub fn question(q: Question, d: Drawn) -> Text {
+        let Drawn { n, m } = d;
+        let (setup, ask, choices, why) = match q {
+            Question::Items => (
+                format!(
+                    "{} {} {} each into one bounded queue; 2 consumers get them until the \
+                     main's end markers.",
+                    count(n, "producer", "producers"),
+                    if n == 1 { "puts" } else { "put" },
+                    count(m, "item", "items")
+                ),
+                "How many items do the consumers get in all? (a number)".to_owned(),
+                None,
+                "A queue hands each item to exactly one consumer, once: every item put is got, \
+                 none twice."
+                    .to_owned(),
+            ),
+        };
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
 }
 
 pub mod pool {
     use super::*;
+    use crate::lesson::pool::Question;
     use crate::lesson::pool::{Args, Event, Mode, Summary};
     use crate::messages::python_list;
+    use crate::quiz::{ask::Drawn, data::Text};
 
     pub const ABOUT: &str =
         "A pool of worker processes, started once, takes task after task (Pool(3).map)";
@@ -883,11 +1171,34 @@ pub mod pool {
             secs(s.elapsed_ms)
         )
     }
+
+    /// What the quiz asks about this lesson.
+    pub fn question(q: Question, d: Drawn) -> Text {
+        let Drawn { n, m } = d;
+        let (setup, ask, choices, why) = match q {
+            Question::Processes => (
+                format!("Pool({n}).map(f, range({m})): {m} tasks for a pool of {n} workers."),
+                "How many processes does the main start? (a number)".to_owned(),
+                None,
+                "A pool starts its workers once; each takes task after task, so the start cost \
+                 is paid W times, not T."
+                    .to_owned(),
+            ),
+        };
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
 }
 
 pub mod shared {
     use super::*;
+    use crate::lesson::shared::Question;
     use crate::lesson::shared::{Args, Event, Mode, Summary};
+    use crate::quiz::{ask::Drawn, data::Text};
 
     pub const ABOUT: &str =
         "One integer in memory every worker maps: exact with a lock, lost updates without";
@@ -965,6 +1276,30 @@ pub mod shared {
             (_, _) => format!("{base}: a worker ended before it was done"),
         }
     }
+
+    /// What the quiz asks about this lesson.
+    pub fn question(q: Question, d: Drawn) -> Text {
+        let Drawn { n, m } = d;
+        let (setup, ask, choices, why) = match q {
+            Question::Locked => (
+                format!(
+                    "{n} workers each add 1 to one shared integer {m} times, reading it and \
+                     writing it back under the lock."
+                ),
+                "What is its final value? (a number)".to_owned(),
+                None,
+                "With the lock, a read and its write-back are never split by another worker: \
+                 no update is lost."
+                    .to_owned(),
+            ),
+        };
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
 }
 
 /// English.
@@ -1038,197 +1373,7 @@ impl Words for English {
 
 pub mod quiz {
     use super::*;
-    use crate::quiz::data::{Event, Kind, Question, QuizWords, Summary, Text};
-
-    fn choices(c: &[&str]) -> Option<Vec<String>> {
-        Some(c.iter().map(|s| s.to_string()).collect())
-    }
-
-    pub fn text(q: &Question) -> Text {
-        let (n, m) = (q.n, q.m);
-        let (setup, ask, choices, why) = match q.kind {
-            Kind::SpawnParent => (
-                format!("The main starts {n} children and does not wait for them."),
-                "Which pid does each child report as its parent pid?".to_owned(),
-                choices(&["the main's pid", "each child a different pid", "1, init's pid"]),
-                "A child's parent is the process that created it: fork(2) makes the caller \
-                 the parent, whatever the child then runs."
-                    .to_owned(),
-            ),
-            Kind::JoinParallel => (
-                format!(
-                    "{n} children sleep 0, 1, … {} seconds (scaled); all are started, then \
-                     joined one by one.",
-                    n - 1
-                ),
-                "About how long does the main wait in its joins (in the tutorial's seconds)?"
-                    .to_owned(),
-                Some(vec![
-                    format!("about {} s, the longest sleep", n - 1),
-                    format!("about {} s, the sum of the sleeps", n * (n - 1) / 2),
-                ]),
-                "The children sleep at the same time: join waits for the longest, and every \
-                 other join returns at once."
-                    .to_owned(),
-            ),
-            Kind::JoinSequential => (
-                format!(
-                    "{n} children sleep 0, 1, … {} seconds (scaled); each is started only \
-                     after the previous one was joined (--sequential).",
-                    n - 1
-                ),
-                "About how long does the main wait in its joins (in the tutorial's seconds)?"
-                    .to_owned(),
-                Some(vec![
-                    format!("about {} s, the longest sleep", n - 1),
-                    format!("about {} s, the sum of the sleeps", n * (n - 1) / 2),
-                ]),
-                "One child at a time: each sleep starts when the one before has ended, so \
-                 they add up."
-                    .to_owned(),
-            ),
-            Kind::IsolateMoney => (
-                format!(
-                    "A global money = 100; the child sets it to {n}, and the main joins it."
-                ),
-                "What does the main then read in its own money? (a number)".to_owned(),
-                None,
-                "The child changed its own copy: every process has its own memory.".to_owned(),
-            ),
-            Kind::IsolateForkAddress => (
-                "The child is created by fork alone and sets its money; both print the \
-                 address of money."
-                    .to_owned(),
-                "Do they print the same address?".to_owned(),
-                choices(&["the same address", "different addresses"]),
-                "fork copies the whole address space: the same virtual address, in two \
-                 different memories (copy-on-write)."
-                    .to_owned(),
-            ),
-            Kind::DaemonEnds => (
-                format!("A daemon child says it is alive every 3 s; the main prints {n} lines and is done."),
-                "What happens to the daemon child then?".to_owned(),
-                choices(&[
-                    "the main ends it with a signal",
-                    "it keeps running on its own",
-                    "the main waits until it ends by itself",
-                ]),
-                "A daemon does not outlive its main: the main ends it (SIGTERM) when it is \
-                 done."
-                    .to_owned(),
-            ),
-            Kind::DaemonOrdinary => (
-                format!(
-                    "The same with --no-daemon: an ordinary child that says it is alive three \
-                     times; the main prints {n} lines."
-                ),
-                "What happens to the child when the main is done?".to_owned(),
-                choices(&[
-                    "the main ends it with a signal",
-                    "it keeps running on its own",
-                    "the main waits until it ends by itself",
-                ]),
-                "An ordinary child is joined: the main waits for it before it exits."
-                    .to_owned(),
-            ),
-            Kind::TicketsSold => (
-                format!("{n} buyers, {}, and the lock on.", count(m, "ticket", "tickets")),
-                "How many buyers get a ticket? (a number)".to_owned(),
-                None,
-                "With the lock the buyers take turns, and each takes one ticket while any \
-                 is left."
-                    .to_owned(),
-            ),
-            Kind::TicketsSoldOut => (
-                format!("{n} buyers, {}, and the lock on.", count(m, "ticket", "tickets")),
-                "How many buyers answer \"sold out\", with exit status 3? (a number)"
-                    .to_owned(),
-                None,
-                "Every buyer answers: those that came after the last ticket find it sold out."
-                    .to_owned(),
-            ),
-            Kind::TicketsWholeFile => (
-                format!(
-                    "{n} buyers, {}, and no lock (--no-lock): they race.",
-                    count(m, "ticket", "tickets")
-                ),
-                "Can a buyer read a half-written ticket file?".to_owned(),
-                choices(&[
-                    "no: every buyer reads a whole file",
-                    "yes: a buyer can read it mid-write",
-                ]),
-                "Each write goes to a temporary file renamed over the data (rename(2)): a \
-                 reader sees the old file or the new one, never half. The race loses \
-                 updates; it never tears the file."
-                    .to_owned(),
-            ),
-            Kind::ZombieState => (
-                format!(
-                    "{} exit at once; the main leaves them unreaped for a second and reads \
-                     their state in /proc/<pid>/stat.",
-                    count(n, "child", "children")
-                ),
-                "Which state letter does it read before the reap?".to_owned(),
-                choices(&["R, running", "S, sleeping", "Z, zombie"]),
-                "A child that has exited is a zombie until its parent waits for it: only its \
-                 exit status is left, for the parent to collect."
-                    .to_owned(),
-            ),
-            Kind::OrphanAdopter => (
-                "main starts Process-1, which starts Process-2 and exits at once; main is a \
-                 child subreaper."
-                    .to_owned(),
-                "Who becomes Process-2's parent after Process-1 is gone?".to_owned(),
-                choices(&[
-                    "main, the subreaper",
-                    "init, pid 1",
-                    "nobody: it keeps Process-1's pid",
-                ]),
-                "An orphan is re-parented at once, to the nearest subreaper above it \
-                 (PR_SET_CHILD_SUBREAPER), or else to init."
-                    .to_owned(),
-            ),
-            Kind::QueueItems => (
-                format!(
-                    "{} {} {} each into one bounded queue; 2 consumers get them until the \
-                     main's end markers.",
-                    count(n, "producer", "producers"),
-                    if n == 1 { "puts" } else { "put" },
-                    count(m, "item", "items")
-                ),
-                "How many items do the consumers get in all? (a number)".to_owned(),
-                None,
-                "A queue hands each item to exactly one consumer, once: every item put is got, \
-                 none twice."
-                    .to_owned(),
-            ),
-            Kind::PoolProcesses => (
-                format!("Pool({n}).map(f, range({m})): {m} tasks for a pool of {n} workers."),
-                "How many processes does the main start? (a number)".to_owned(),
-                None,
-                "A pool starts its workers once; each takes task after task, so the start cost \
-                 is paid W times, not T."
-                    .to_owned(),
-            ),
-            Kind::SharedLocked => (
-                format!(
-                    "{n} workers each add 1 to one shared integer {m} times, reading it and \
-                     writing it back under the lock."
-                ),
-                "What is its final value? (a number)".to_owned(),
-                None,
-                "With the lock, a read and its write-back are never split by another worker: \
-                 no update is lost."
-                    .to_owned(),
-            ),
-        };
-        Text {
-            setup,
-            ask,
-            choices,
-            why,
-        }
-    }
+    use crate::quiz::data::{Event, QuizWords, Summary};
 
     pub fn event(e: &Event) -> String {
         match e {

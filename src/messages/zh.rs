@@ -105,9 +105,16 @@ fn buyer_answer(child_name: &str, e: &Ended) -> &'static str {
     }
 }
 
+/// A question's choices, for `question` in each lesson's module.
+fn choices(c: &[&str]) -> Option<Vec<String>> {
+    Some(c.iter().map(|s| s.to_string()).collect())
+}
+
 pub mod spawn {
     use super::*;
+    use crate::lesson::spawn::Question;
     use crate::lesson::spawn::{Args, Event, Summary};
+    use crate::quiz::{ask::Drawn, data::Text};
 
     pub const ABOUT: &str = "开启子进程，父进程不等它们（教程第 1 部分）";
     pub const OPTIONS: &[(&str, &str)] = &[
@@ -146,11 +153,32 @@ pub mod spawn {
             s.children
         )
     }
+
+    /// What the quiz asks about this lesson.
+    pub fn question(q: Question, d: Drawn) -> Text {
+        let n = d.n;
+        let (setup, ask, choices, why) = match q {
+            Question::Parent => (
+                format!("主进程开启 {n} 个子进程，但不等它们。"),
+                "每个子进程报告的父进程 pid 是谁的？".to_owned(),
+                choices(&["主进程的 pid", "每个子进程各不相同", "1，init 的 pid"]),
+                "子进程的父进程就是创建它的进程：调用 fork(2) 的进程就是父进程。".to_owned(),
+            ),
+        };
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
 }
 
 pub mod join {
     use super::*;
+    use crate::lesson::join::Question;
     use crate::lesson::join::{Args, Event, Mode, Summary};
+    use crate::quiz::{ask::Drawn, data::Text};
 
     pub const ABOUT: &str = "开启子进程并用 join 等待每一个：用时是最长的，不是总和（第 2 部分）";
     pub const OPTIONS: &[(&str, &str)] = &[
@@ -239,11 +267,47 @@ pub mod join {
             ),
         }
     }
+
+    /// What the quiz asks about this lesson.
+    pub fn question(q: Question, d: Drawn) -> Text {
+        let n = d.n;
+        let (setup, ask, choices, why) = match q {
+            Question::Parallel => (
+                format!("{n} 个子进程分别睡 0、1……{} 秒（按比例缩短）；先全部开启，再逐个 join。", n - 1),
+                "主进程在 join 里大约等多久（按教程里的秒数）？".to_owned(),
+                Some(vec![
+                    format!("大约 {} 秒，最长的睡眠", n - 1),
+                    format!("大约 {} 秒，所有睡眠之和", n * (n - 1) / 2),
+                ]),
+                "子进程同时在睡：join 等的是最长的那个，其余的 join 马上就返回。".to_owned(),
+            ),
+            Question::Sequential => (
+                format!(
+                    "{n} 个子进程分别睡 0、1……{} 秒（按比例缩短）；开启一个、join 一个（--sequential）。",
+                    n - 1
+                ),
+                "主进程在 join 里大约等多久（按教程里的秒数）？".to_owned(),
+                Some(vec![
+                    format!("大约 {} 秒，最长的睡眠", n - 1),
+                    format!("大约 {} 秒，所有睡眠之和", n * (n - 1) / 2),
+                ]),
+                "一次只有一个子进程：前一个结束之后下一个才开始睡，所以时间加起来。".to_owned(),
+            ),
+        };
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
 }
 
 pub mod isolate {
     use super::*;
+    use crate::lesson::isolate::Question;
     use crate::lesson::isolate::{Args, Event, Summary};
+    use crate::quiz::{ask::Drawn, data::Text};
 
     pub const ABOUT: &str = "子进程修改了全局变量，父进程里的仍然不变（第 3 部分）";
     pub const OPTIONS: &[(&str, &str)] = &[
@@ -309,11 +373,39 @@ pub mod isolate {
                 ))
         )
     }
+
+    /// What the quiz asks about this lesson.
+    pub fn question(q: Question, d: Drawn) -> Text {
+        let n = d.n;
+        let (setup, ask, choices, why) = match q {
+            Question::Money => (
+                format!("全局变量 money = 100；子进程把它改成 {n}，主进程 join 它。"),
+                "然后主进程读自己的 money，是多少？（一个数）".to_owned(),
+                None,
+                "子进程改的是它自己的那一份：每个进程都有自己独立的内存。".to_owned(),
+            ),
+            Question::ForkAddress => (
+                "子进程只用 fork 创建，然后修改 money；两边都打印 money 的地址。".to_owned(),
+                "两边打印的地址一样吗？".to_owned(),
+                choices(&["地址一样", "地址不一样"]),
+                "fork 复制整个地址空间：同一个虚拟地址，在两块不同的内存里（写时复制）。"
+                    .to_owned(),
+            ),
+        };
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
 }
 
 pub mod daemon {
     use super::*;
+    use crate::lesson::daemon::Question;
     use crate::lesson::daemon::{Args, Event, KillMain, Summary};
+    use crate::quiz::{ask::Drawn, data::Text};
 
     pub const ABOUT: &str = "守护进程随主进程的结束而结束（第 4 部分）";
     pub const OPTIONS: &[(&str, &str)] = &[
@@ -446,11 +538,38 @@ pub mod daemon {
             )
         }
     }
+
+    /// What the quiz asks about this lesson.
+    pub fn question(q: Question, d: Drawn) -> Text {
+        let n = d.n;
+        let (setup, ask, choices, why) = match q {
+            Question::Ends => (
+                format!("守护进程每 3 秒说一次总管正常活着；主进程打印 {n} 行之后就做完了。"),
+                "然后守护进程会怎样？".to_owned(),
+                choices(&["主进程用信号结束它", "它自己继续运行", "主进程等它自己结束"]),
+                "守护进程不会比主进程活得更久：主进程做完时用 SIGTERM 结束它。".to_owned(),
+            ),
+            Question::Ordinary => (
+                format!("同样，但加上 --no-daemon：普通的子进程说三次活着；主进程打印 {n} 行。"),
+                "主进程做完时，子进程会怎样？".to_owned(),
+                choices(&["主进程用信号结束它", "它自己继续运行", "主进程等它自己结束"]),
+                "普通的子进程会被 join：主进程退出之前等待它。".to_owned(),
+            ),
+        };
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
 }
 
 pub mod tickets {
     use super::*;
+    use crate::lesson::tickets::Question;
     use crate::lesson::tickets::{Args, Event, KillHolder, Summary};
+    use crate::quiz::{ask::Drawn, data::Text};
 
     pub const ABOUT: &str = "用户们抢同一个文件里的票；排他的 flock 锁保证票数正确（第 5 部分）";
     pub const OPTIONS: &[(&str, &str)] = &[
@@ -566,11 +685,49 @@ pub mod tickets {
         }
         text
     }
+
+    /// What the quiz asks about this lesson.
+    pub fn question(q: Question, d: Drawn) -> Text {
+        let Drawn { n, m } = d;
+        let (setup, ask, choices, why) = match q {
+            Question::Sold => (
+                format!("{n} 个用户，{m} 张票，加锁。"),
+                "几个用户能抢到票？（一个数）".to_owned(),
+                None,
+                "加了锁，用户们轮流买，还有票时每人拿一张。".to_owned(),
+            ),
+            Question::SoldOut => (
+                format!("{n} 个用户，{m} 张票，加锁。"),
+                "几个用户用退出码 3 回答「没票了」？（一个数）".to_owned(),
+                None,
+                "每个用户都会回答：最后一张票之后来的用户发现没票了。".to_owned(),
+            ),
+            Question::WholeFile => (
+                format!("{n} 个用户，{m} 张票，不加锁（--no-lock）：他们在竞争。"),
+                "用户会读到写了一半的票数文件吗？".to_owned(),
+                choices(&[
+                    "不会：每个用户读到的都是完整的文件",
+                    "会：可能读到写了一半的文件",
+                ]),
+                "每次写都先写临时文件，再用 rename(2) 换上去：读的人看到的要么是旧文件，\
+                 要么是新文件，不会是半个。竞争会丢失更新，但不会弄坏文件。"
+                    .to_owned(),
+            ),
+        };
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
 }
 
 pub mod zombie {
     use super::*;
+    use crate::lesson::zombie::Question;
     use crate::lesson::zombie::{Args, Event, Summary};
+    use crate::quiz::{ask::Drawn, data::Text};
 
     pub const ABOUT: &str = "已经退出、还没被回收的子进程：僵尸进程，ps 里的 <defunct>";
     pub const OPTIONS: &[(&str, &str)] = &[
@@ -665,11 +822,36 @@ pub mod zombie {
             s.children, s.zombies_seen
         )
     }
+
+    /// What the quiz asks about this lesson.
+    pub fn question(q: Question, d: Drawn) -> Text {
+        let n = d.n;
+        let (setup, ask, choices, why) = match q {
+            Question::State => (
+                format!(
+                    "{n} 个子进程同时退出；主进程一秒钟内不回收它们，并读取它们在 \
+                     /proc/<pid>/stat 里的状态。"
+                ),
+                "回收之前它读到的状态字母是什么？".to_owned(),
+                choices(&["R，运行", "S，睡眠", "Z，僵尸"]),
+                "退出了的子进程在父进程等待它之前都是僵尸进程：只剩下退出状态，等父进程来收。"
+                    .to_owned(),
+            ),
+        };
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
 }
 
 pub mod orphan {
     use super::*;
+    use crate::lesson::orphan::Question;
     use crate::lesson::orphan::{Args, Event, Summary};
+    use crate::quiz::{ask::Drawn, data::Text};
 
     pub const ABOUT: &str = "父进程先退出：它的子进程被 subreaper 或 init 收养";
     pub const OPTIONS: &[(&str, &str)] = &[(
@@ -756,11 +938,38 @@ pub mod orphan {
             s.parent_pid, s.orphan_pid, s.adopted_by
         )
     }
+
+    /// What the quiz asks about this lesson.
+    pub fn question(q: Question, _: Drawn) -> Text {
+        let (setup, ask, choices, why) = match q {
+            Question::Adopter => (
+                "主进程开启 Process-1，Process-1 开启 Process-2 后马上退出；主进程是 subreaper。"
+                    .to_owned(),
+                "Process-1 没了之后，谁成为 Process-2 的父进程？".to_owned(),
+                choices(&[
+                    "主进程，它是 subreaper",
+                    "init，pid 1",
+                    "没有人：它还是 Process-1 的 pid",
+                ]),
+                "孤儿进程马上被过继给它上面最近的 subreaper（PR_SET_CHILD_SUBREAPER），\
+                 没有的话就过继给 init。"
+                    .to_owned(),
+            ),
+        };
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
 }
 
 pub mod queue {
     use super::*;
+    use crate::lesson::queue::Question;
     use crate::lesson::queue::{Args, Event, Summary};
+    use crate::quiz::{ask::Drawn, data::Text};
 
     pub const ABOUT: &str = "生产者和消费者共用一个有界队列（POSIX 消息队列）";
     pub const OPTIONS: &[(&str, &str)] = &[
@@ -824,12 +1033,36 @@ pub mod queue {
             )
         }
     }
+
+    /// What the quiz asks about this lesson.
+    pub fn question(q: Question, d: Drawn) -> Text {
+        let Drawn { n, m } = d;
+        let (setup, ask, choices, why) = match q {
+            Question::Items => (
+                format!(
+                    "{n} 个生产者各往同一个有界队列里放 {m} 个数据；2 个消费者一直取，\
+                     直到取到主进程放的结束标记。"
+                ),
+                "消费者一共取到几个数据？（一个数）".to_owned(),
+                None,
+                "队列把每个数据交给一个消费者，只交一次：放进去的都被取走，没有重复的。".to_owned(),
+            ),
+        };
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
 }
 
 pub mod pool {
     use super::*;
+    use crate::lesson::pool::Question;
     use crate::lesson::pool::{Args, Event, Mode, Summary};
     use crate::messages::python_list;
+    use crate::quiz::{ask::Drawn, data::Text};
 
     pub const ABOUT: &str = "进程池：工作进程只开启一次，一个接一个地做任务（Pool(3).map）";
     pub const OPTIONS: &[(&str, &str)] = &[
@@ -875,11 +1108,33 @@ pub mod pool {
             secs(s.elapsed_ms)
         )
     }
+
+    /// What the quiz asks about this lesson.
+    pub fn question(q: Question, d: Drawn) -> Text {
+        let Drawn { n, m } = d;
+        let (setup, ask, choices, why) = match q {
+            Question::Processes => (
+                format!("Pool({n}).map(f, range({m}))：{n} 个工作进程的进程池做 {m} 个任务。"),
+                "主进程开启了几个进程？（一个数）".to_owned(),
+                None,
+                "进程池只开启一次工作进程，每个工作进程一个接一个地做任务：开启进程的代价只付 W 次，不是 T 次。"
+                    .to_owned(),
+            ),
+        };
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
 }
 
 pub mod shared {
     use super::*;
+    use crate::lesson::shared::Question;
     use crate::lesson::shared::{Args, Event, Mode, Summary};
+    use crate::quiz::{ask::Drawn, data::Text};
 
     pub const ABOUT: &str = "每个工作进程都映射的同一个整数：加锁就准确，不加锁就丢失更新";
     pub const OPTIONS: &[(&str, &str)] = &[
@@ -950,6 +1205,25 @@ pub mod shared {
             (_, _) => format!("{base}：有工作进程没做完就结束了"),
         }
     }
+
+    /// What the quiz asks about this lesson.
+    pub fn question(q: Question, d: Drawn) -> Text {
+        let Drawn { n, m } = d;
+        let (setup, ask, choices, why) = match q {
+            Question::Locked => (
+                format!("{n} 个工作进程各给同一个共享整数加 {m} 次 1，每次加锁读出再写回。"),
+                "它最后是多少？（一个数）".to_owned(),
+                None,
+                "加了锁，一次读出和它的写回之间不会插进别的工作进程：没有更新丢失。".to_owned(),
+            ),
+        };
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
 }
 
 /// 中文.
@@ -1017,135 +1291,7 @@ impl Words for Chinese {
 }
 
 pub mod quiz {
-    use crate::quiz::data::{Event, Kind, Question, QuizWords, Summary, Text};
-
-    fn choices(c: &[&str]) -> Option<Vec<String>> {
-        Some(c.iter().map(|s| s.to_string()).collect())
-    }
-
-    pub fn text(q: &Question) -> Text {
-        let (n, m) = (q.n, q.m);
-        let (setup, ask, choices, why) = match q.kind {
-            Kind::SpawnParent => (
-                format!("主进程开启 {n} 个子进程，但不等它们。"),
-                "每个子进程报告的父进程 pid 是谁的？".to_owned(),
-                choices(&["主进程的 pid", "每个子进程各不相同", "1，init 的 pid"]),
-                "子进程的父进程就是创建它的进程：调用 fork(2) 的进程就是父进程。".to_owned(),
-            ),
-            Kind::JoinParallel => (
-                format!("{n} 个子进程分别睡 0、1……{} 秒（按比例缩短）；先全部开启，再逐个 join。", n - 1),
-                "主进程在 join 里大约等多久（按教程里的秒数）？".to_owned(),
-                Some(vec![
-                    format!("大约 {} 秒，最长的睡眠", n - 1),
-                    format!("大约 {} 秒，所有睡眠之和", n * (n - 1) / 2),
-                ]),
-                "子进程同时在睡：join 等的是最长的那个，其余的 join 马上就返回。".to_owned(),
-            ),
-            Kind::JoinSequential => (
-                format!(
-                    "{n} 个子进程分别睡 0、1……{} 秒（按比例缩短）；开启一个、join 一个（--sequential）。",
-                    n - 1
-                ),
-                "主进程在 join 里大约等多久（按教程里的秒数）？".to_owned(),
-                Some(vec![
-                    format!("大约 {} 秒，最长的睡眠", n - 1),
-                    format!("大约 {} 秒，所有睡眠之和", n * (n - 1) / 2),
-                ]),
-                "一次只有一个子进程：前一个结束之后下一个才开始睡，所以时间加起来。".to_owned(),
-            ),
-            Kind::IsolateMoney => (
-                format!("全局变量 money = 100；子进程把它改成 {n}，主进程 join 它。"),
-                "然后主进程读自己的 money，是多少？（一个数）".to_owned(),
-                None,
-                "子进程改的是它自己的那一份：每个进程都有自己独立的内存。".to_owned(),
-            ),
-            Kind::IsolateForkAddress => (
-                "子进程只用 fork 创建，然后修改 money；两边都打印 money 的地址。".to_owned(),
-                "两边打印的地址一样吗？".to_owned(),
-                choices(&["地址一样", "地址不一样"]),
-                "fork 复制整个地址空间：同一个虚拟地址，在两块不同的内存里（写时复制）。".to_owned(),
-            ),
-            Kind::DaemonEnds => (
-                format!("守护进程每 3 秒说一次总管正常活着；主进程打印 {n} 行之后就做完了。"),
-                "然后守护进程会怎样？".to_owned(),
-                choices(&["主进程用信号结束它", "它自己继续运行", "主进程等它自己结束"]),
-                "守护进程不会比主进程活得更久：主进程做完时用 SIGTERM 结束它。".to_owned(),
-            ),
-            Kind::DaemonOrdinary => (
-                format!("同样，但加上 --no-daemon：普通的子进程说三次活着；主进程打印 {n} 行。"),
-                "主进程做完时，子进程会怎样？".to_owned(),
-                choices(&["主进程用信号结束它", "它自己继续运行", "主进程等它自己结束"]),
-                "普通的子进程会被 join：主进程退出之前等待它。".to_owned(),
-            ),
-            Kind::TicketsSold => (
-                format!("{n} 个用户，{m} 张票，加锁。"),
-                "几个用户能抢到票？（一个数）".to_owned(),
-                None,
-                "加了锁，用户们轮流买，还有票时每人拿一张。".to_owned(),
-            ),
-            Kind::TicketsSoldOut => (
-                format!("{n} 个用户，{m} 张票，加锁。"),
-                "几个用户用退出码 3 回答「没票了」？（一个数）".to_owned(),
-                None,
-                "每个用户都会回答：最后一张票之后来的用户发现没票了。".to_owned(),
-            ),
-            Kind::TicketsWholeFile => (
-                format!("{n} 个用户，{m} 张票，不加锁（--no-lock）：他们在竞争。"),
-                "用户会读到写了一半的票数文件吗？".to_owned(),
-                choices(&["不会：每个用户读到的都是完整的文件", "会：可能读到写了一半的文件"]),
-                "每次写都先写临时文件，再用 rename(2) 换上去：读的人看到的要么是旧文件，\
-                 要么是新文件，不会是半个。竞争会丢失更新，但不会弄坏文件。"
-                    .to_owned(),
-            ),
-            Kind::ZombieState => (
-                format!(
-                    "{n} 个子进程同时退出；主进程一秒钟内不回收它们，并读取它们在 \
-                     /proc/<pid>/stat 里的状态。"
-                ),
-                "回收之前它读到的状态字母是什么？".to_owned(),
-                choices(&["R，运行", "S，睡眠", "Z，僵尸"]),
-                "退出了的子进程在父进程等待它之前都是僵尸进程：只剩下退出状态，等父进程来收。"
-                    .to_owned(),
-            ),
-            Kind::OrphanAdopter => (
-                "主进程开启 Process-1，Process-1 开启 Process-2 后马上退出；主进程是 subreaper。"
-                    .to_owned(),
-                "Process-1 没了之后，谁成为 Process-2 的父进程？".to_owned(),
-                choices(&["主进程，它是 subreaper", "init，pid 1", "没有人：它还是 Process-1 的 pid"]),
-                "孤儿进程马上被过继给它上面最近的 subreaper（PR_SET_CHILD_SUBREAPER），\
-                 没有的话就过继给 init。"
-                    .to_owned(),
-            ),
-            Kind::QueueItems => (
-                format!(
-                    "{n} 个生产者各往同一个有界队列里放 {m} 个数据；2 个消费者一直取，\
-                     直到取到主进程放的结束标记。"
-                ),
-                "消费者一共取到几个数据？（一个数）".to_owned(),
-                None,
-                "队列把每个数据交给一个消费者，只交一次：放进去的都被取走，没有重复的。".to_owned(),
-            ),
-            Kind::PoolProcesses => (
-                format!("Pool({n}).map(f, range({m}))：{n} 个工作进程的进程池做 {m} 个任务。"),
-                "主进程开启了几个进程？（一个数）".to_owned(),
-                None,
-                "进程池只开启一次工作进程，每个工作进程一个接一个地做任务：开启进程的代价只付 W 次，不是 T 次。"
-                    .to_owned(),
-            ),
-            Kind::SharedLocked => (
-                format!("{n} 个工作进程各给同一个共享整数加 {m} 次 1，每次加锁读出再写回。"),
-                "它最后是多少？（一个数）".to_owned(),
-                None,
-                "加了锁，一次读出和它的写回之间不会插进别的工作进程：没有更新丢失。".to_owned(),
-            ),
-        };
-        Text {
-            setup,
-            ask,
-            choices,
-            why,
-        }
-    }
+    use crate::quiz::data::{Event, QuizWords, Summary};
 
     pub fn event(e: &Event) -> String {
         match e {

@@ -1,44 +1,7 @@
-//! The quiz's plain data: the kinds of question, a drawn question, an answer, the words a
-//! question needs, and the quiz's events. The message files read these; nothing here reads
-//! anything above it.
+//! The quiz's plain data: an answer, the words a question needs, and the quiz's events. The
+//! message files read these; nothing here reads anything above it.
 
 use serde::Serialize;
-
-/// Every kind of question. Each asks about something the lesson makes certain.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// spawn: whose pid do the children report as their parent?
-    SpawnParent,
-    /// join: all started, then joined: about the longest sleep or the sum?
-    JoinParallel,
-    /// join --sequential: and now?
-    JoinSequential,
-    /// isolate: what does the main read in its own `money`?
-    IsolateMoney,
-    /// isolate --method fork: the same address in both, or not?
-    IsolateForkAddress,
-    /// daemon: what happens to the daemon child when the main is done?
-    DaemonEnds,
-    /// daemon --no-daemon: and to an ordinary child?
-    DaemonOrdinary,
-    /// tickets: how many buyers get a ticket, with the lock?
-    TicketsSold,
-    /// tickets: how many buyers answer "sold out" (exit status 3)?
-    TicketsSoldOut,
-    /// tickets --no-lock: can a buyer read a half-written file?
-    TicketsWholeFile,
-    /// zombie: the state letter of a child that has exited, before its reap?
-    ZombieState,
-    /// orphan: who becomes the orphan's parent?
-    OrphanAdopter,
-    /// queue: how many items do the consumers get in all?
-    QueueItems,
-    /// pool: how many processes does the pool start?
-    PoolProcesses,
-    /// shared: the final value, with the lock?
-    SharedLocked,
-}
 
 /// What the learner gives: a letter among choices, or a whole number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,15 +29,6 @@ pub fn letter(i: usize) -> char {
     (b'a' + i as u8) as char
 }
 
-/// One question: its kind, the numbers drawn for it, the run that answers it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Question {
-    pub kind: Kind,
-    /// The numbers the question is about (a count, a value…), as drawn from the seed.
-    pub n: u64,
-    pub m: u64,
-}
-
 /// What a question says, in one language.
 pub struct Text {
     /// One sentence on what the command does.
@@ -94,7 +48,8 @@ pub enum Event {
     /// A question is asked: its number (from 1), kind, lesson and command line.
     Question {
         number: usize,
-        kind: Kind,
+        /// The kind of question, as its lesson names it (`zombie_state`).
+        kind: &'static str,
         lesson: &'static str,
         command: String,
     },

@@ -10,8 +10,8 @@
 //! `timeline::record`), never with a stored answer. So every question asks about something
 //! certain, never about the outcome of a race.
 //!
-//! The bank has at least one kind of question per lesson ([`bank`] matches every lesson), and
-//! each kind draws its parameters from the seed.
+//! Each lesson asks its own questions (its `Question`, with [`ask::Ask`]), at least one: a
+//! lesson without one does not compile. Each kind draws its parameters from the seed.
 
 use std::io::IsTerminal;
 
@@ -19,16 +19,17 @@ use anyhow::{Context, Result};
 use serde_json::{Map, Value};
 
 use crate::event::{fields_of, Accent, Emit, Format, Header, Lang};
-use crate::lesson::{self, Lesson, Options};
+use crate::lesson::{self, Lesson, Options, QuestionKind};
 use crate::messages::{en, zh};
 use crate::sink::{paragraph, write_line, Out};
 use crate::time::{Clock, TimeScale};
-use crate::timeline::record::Record;
 
+pub mod ask;
 pub mod data;
 
+use ask::{Drawn, Observed, Rng};
 use data::letter;
-pub use data::{Answer, Event, Kind, Question, QuizWords, Summary, Text};
+pub use data::{Answer, Event, QuizWords, Summary, Text};
 
 /// The quiz's time scale when `--time-scale` is not given: every run takes a moment at most.
 pub const SCALE: f64 = 0.2;
@@ -53,91 +54,21 @@ pub struct Args {
 // The bank
 // ---------------------------------------------------------------------------------------
 
-/// The kinds of question about `lesson`: at least one for every lesson.
-pub fn bank(lesson: Lesson) -> &'static [Kind] {
-    match lesson {
-        Lesson::Spawn => &[Kind::SpawnParent],
-        Lesson::Join => &[Kind::JoinParallel, Kind::JoinSequential],
-        Lesson::Isolate => &[Kind::IsolateMoney, Kind::IsolateForkAddress],
-        Lesson::Daemon => &[Kind::DaemonEnds, Kind::DaemonOrdinary],
-        Lesson::Tickets => &[
-            Kind::TicketsSold,
-            Kind::TicketsSoldOut,
-            Kind::TicketsWholeFile,
-        ],
-        Lesson::Zombie => &[Kind::ZombieState],
-        Lesson::Orphan => &[Kind::OrphanAdopter],
-        Lesson::Queue => &[Kind::QueueItems],
-        Lesson::Pool => &[Kind::PoolProcesses],
-        Lesson::Shared => &[Kind::SharedLocked],
-    }
+/// One question: its kind (one of a lesson's own), the numbers drawn for it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Question {
+    pub kind: QuestionKind,
+    pub drawn: Drawn,
 }
 
 impl Question {
     pub fn lesson(&self) -> Lesson {
-        match self.kind {
-            Kind::SpawnParent => Lesson::Spawn,
-            Kind::JoinParallel | Kind::JoinSequential => Lesson::Join,
-            Kind::IsolateMoney | Kind::IsolateForkAddress => Lesson::Isolate,
-            Kind::DaemonEnds | Kind::DaemonOrdinary => Lesson::Daemon,
-            Kind::TicketsSold | Kind::TicketsSoldOut | Kind::TicketsWholeFile => Lesson::Tickets,
-            Kind::ZombieState => Lesson::Zombie,
-            Kind::OrphanAdopter => Lesson::Orphan,
-            Kind::QueueItems => Lesson::Queue,
-            Kind::PoolProcesses => Lesson::Pool,
-            Kind::SharedLocked => Lesson::Shared,
-        }
-    }
-
-    /// Draw the numbers of a question of `kind`.
-    fn draw(kind: Kind, rng: &mut Rng) -> Question {
-        let (n, m) = match kind {
-            Kind::SpawnParent => (rng.between(2, 4), 0),
-            // At least 4 children: the longest sleep and the sum are then far apart.
-            Kind::JoinParallel | Kind::JoinSequential => (rng.between(4, 5), 0),
-            Kind::IsolateMoney => (rng.between(1, 999_999), 0),
-            Kind::IsolateForkAddress | Kind::OrphanAdopter => (0, 0),
-            Kind::ZombieState => (rng.between(1, 3), 0),
-            // Producers and items per producer.
-            Kind::QueueItems => (rng.between(1, 3), rng.between(2, 5)),
-            // Workers and tasks: more tasks than workers.
-            Kind::PoolProcesses => {
-                let workers = rng.between(2, 4);
-                (workers, rng.between(workers + 2, 12))
-            }
-            // Workers and adds per worker.
-            Kind::SharedLocked => (rng.between(2, 4), rng.between(1, 50) * 1000),
-            Kind::DaemonEnds | Kind::DaemonOrdinary => (rng.between(3, 6), 0),
-            Kind::TicketsSold | Kind::TicketsSoldOut | Kind::TicketsWholeFile => {
-                let buyers = rng.between(4, 8);
-                (buyers, rng.between(1, buyers - 1))
-            }
-        };
-        Question { kind, n, m }
+        self.kind.lesson()
     }
 
     /// The lesson's options for this question (the ticket file is added where it runs).
     pub fn args(&self) -> Vec<String> {
-        let s = |x: &str| x.to_owned();
-        let (n, m) = (self.n.to_string(), self.m.to_string());
-        match self.kind {
-            Kind::SpawnParent => vec![s("--count"), n],
-            Kind::JoinParallel => vec![s("--count"), n],
-            Kind::JoinSequential => vec![s("--count"), n, s("--sequential")],
-            Kind::IsolateMoney => vec![s("--value"), n],
-            Kind::IsolateForkAddress => vec![s("--method"), s("fork")],
-            Kind::DaemonEnds => vec![s("--ticks"), n],
-            Kind::DaemonOrdinary => vec![s("--ticks"), n, s("--no-daemon")],
-            Kind::TicketsSold | Kind::TicketsSoldOut => {
-                vec![s("--buyers"), n, s("--tickets"), m]
-            }
-            Kind::TicketsWholeFile => vec![s("--buyers"), n, s("--tickets"), m, s("--no-lock")],
-            Kind::ZombieState => vec![s("--count"), n, s("--hold"), s("1")],
-            Kind::OrphanAdopter => vec![],
-            Kind::QueueItems => vec![s("--producers"), n, s("--items"), m],
-            Kind::PoolProcesses => vec![s("--workers"), n, s("--tasks"), m],
-            Kind::SharedLocked => vec![s("--workers"), n, s("--adds"), m],
-        }
+        self.kind.args(self.drawn)
     }
 
     /// The choices, or `None` when the answer is a number.
@@ -148,127 +79,22 @@ impl Question {
 
     /// The answer the lesson predicts: the teacher's sheet.
     pub fn expected(&self) -> Answer {
-        match self.kind {
-            Kind::SpawnParent | Kind::IsolateForkAddress | Kind::TicketsWholeFile => {
-                Answer::Choice(0)
-            }
-            Kind::JoinParallel | Kind::DaemonEnds => Answer::Choice(0),
-            Kind::JoinSequential => Answer::Choice(1),
-            Kind::ZombieState => Answer::Choice(2),
-            Kind::OrphanAdopter => Answer::Choice(0),
-            Kind::QueueItems => Answer::Number(self.n * self.m),
-            Kind::PoolProcesses => Answer::Number(self.n),
-            Kind::SharedLocked => Answer::Number(self.n * self.m),
-            Kind::DaemonOrdinary => Answer::Choice(2),
-            Kind::IsolateMoney => Answer::Number(100),
-            Kind::TicketsSold => Answer::Number(self.m),
-            Kind::TicketsSoldOut => Answer::Number(self.n - self.m),
-        }
+        self.kind.expected(self.drawn)
     }
 
     /// What the real run did, read from the events its processes emitted; `None` when the
     /// run said nothing that answers the question (it was cut short).
     pub fn observed(&self, run: &Observed) -> Option<Answer> {
-        let summary = run.summary()?;
-        let int = |v: &Value| v.as_u64();
-        Some(match self.kind {
-            Kind::SpawnParent => {
-                let ppids: Vec<i64> = run
-                    .of("start")
-                    .filter(|e| e["name"] != "main")
-                    .filter_map(|e| e["ppid"].as_i64())
-                    .collect();
-                let main = run.main_pid()?;
-                if !ppids.is_empty() && ppids.iter().all(|p| *p == main) {
-                    Answer::Choice(0)
-                } else if ppids.iter().all(|p| *p == 1) {
-                    Answer::Choice(2)
-                } else {
-                    Answer::Choice(1)
-                }
-            }
-            Kind::JoinParallel | Kind::JoinSequential => {
-                // Closer to the longest sleep, or to the sum? The midpoint decides.
-                let n = self.n as f64;
-                let (longest, sum) = (n - 1.0, n * (n - 1.0) / 2.0);
-                let seconds = summary["elapsed_ms"].as_f64()? / 1000.0 / run.scale;
-                Answer::Choice(usize::from(seconds > (longest + sum) / 2.0))
-            }
-            Kind::IsolateMoney => Answer::Number(summary["parent_value"].as_i64()? as u64),
-            Kind::IsolateForkAddress => {
-                let child = run.of("money_set").next()?["address"].clone();
-                let main = run.of("money_read").next()?["address"].clone();
-                Answer::Choice(usize::from(child != main))
-            }
-            Kind::DaemonEnds | Kind::DaemonOrdinary => {
-                match (
-                    summary["daemon"].as_bool()?,
-                    summary["child_terminated_by"].is_null(),
-                ) {
-                    (_, false) => Answer::Choice(0),
-                    (true, true) => Answer::Choice(1),
-                    (false, true) => Answer::Choice(2),
-                }
-            }
-            Kind::TicketsSold => Answer::Number(int(&summary["sold"])?),
-            Kind::TicketsSoldOut => Answer::Number(
-                run.of("exit")
-                    .filter(|e| e["code"] == crate::error::code::SOLD_OUT)
-                    .count() as u64,
-            ),
-            Kind::ZombieState => {
-                // The state letters main read in /proc/<pid>/stat before each reap.
-                let states: Vec<&str> = run
-                    .of("zombie")
-                    .filter_map(|e| e["state"].as_str())
-                    .collect();
-                match states.first().copied() {
-                    Some(first) if states.iter().all(|s| *s == first) => match first {
-                        "R" => Answer::Choice(0),
-                        "S" => Answer::Choice(1),
-                        "Z" => Answer::Choice(2),
-                        _ => return None,
-                    },
-                    _ => return None,
-                }
-            }
-            Kind::OrphanAdopter => {
-                let adopter = summary["adopted_by"].as_i64()?;
-                if adopter == run.main_pid()? {
-                    Answer::Choice(0)
-                } else if adopter == 1 {
-                    Answer::Choice(1)
-                } else if adopter == summary["parent_pid"].as_i64()? {
-                    Answer::Choice(2)
-                } else {
-                    return None;
-                }
-            }
-            Kind::QueueItems => Answer::Number(int(&summary["got"])?),
-            // The processes the main started: the pool's workers, started once.
-            Kind::PoolProcesses => {
-                Answer::Number(run.of("spawned").filter(|e| e["name"] == "main").count() as u64)
-            }
-            Kind::SharedLocked => Answer::Number(int(&summary["final"])?),
-            Kind::TicketsWholeFile => {
-                // Every buyer read a whole file (each said what it saw), and the run ended
-                // with its summary: no buyer failed on a broken file.
-                let searched = run.of("search").count() as u64;
-                Answer::Choice(usize::from(searched != self.n))
-            }
-        })
+        self.kind.observed(self.drawn, run)
     }
 }
 
 /// The questions of one quiz: `count` of them, from `seed`. Kinds are taken in turn from a
-/// shuffled bank, so a short quiz still covers several lessons.
+/// shuffled bank, every lesson's questions, so a short quiz still covers several lessons.
 pub fn questions(seed: u64, count: usize) -> Vec<Question> {
     let mut rng = Rng::new(seed);
-    let kinds: Vec<Kind> = Lesson::ALL
-        .iter()
-        .flat_map(|l| bank(*l).iter().copied())
-        .collect();
-    let mut order: Vec<Kind> = Vec::new();
+    let kinds = QuestionKind::all();
+    let mut order: Vec<QuestionKind> = Vec::new();
     let mut out = Vec::with_capacity(count);
     while out.len() < count {
         if order.is_empty() {
@@ -276,39 +102,12 @@ pub fn questions(seed: u64, count: usize) -> Vec<Question> {
             rng.shuffle(&mut order);
         }
         let kind = order.pop().expect("a kind");
-        out.push(Question::draw(kind, &mut rng));
+        out.push(Question {
+            kind,
+            drawn: kind.draw(&mut rng),
+        });
     }
     out
-}
-
-/// A small, fast pseudo-random generator (splitmix64): the same seed, the same questions,
-/// on every machine.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number from `lo` to `hi`, both included.
-    fn between(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-
-    fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            let j = self.between(0, i as u64) as usize;
-            items.swap(i, j);
-        }
-    }
 }
 
 /// A seed when none is given: from the kernel's random pool (random(4)), else the clock.
@@ -322,45 +121,11 @@ fn random_seed() -> u64 {
 }
 
 // ---------------------------------------------------------------------------------------
-// What a run did
-// ---------------------------------------------------------------------------------------
-
-/// The events of one real run, as its processes emitted them.
-pub struct Observed {
-    events: Vec<Map<String, Value>>,
-    scale: f64,
-}
-
-impl Observed {
-    fn new(records: Vec<Record>, scale: f64) -> Observed {
-        Observed {
-            events: records.into_iter().filter_map(|r| r.event).collect(),
-            scale,
-        }
-    }
-
-    fn of<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Map<String, Value>> + 'a {
-        self.events.iter().filter(move |e| e["event"] == kind)
-    }
-
-    fn summary(&self) -> Option<&Map<String, Value>> {
-        self.of("summary").last()
-    }
-
-    fn main_pid(&self) -> Option<i64> {
-        self.of("start").find(|e| e["name"] == "main")?["pid"].as_i64()
-    }
-}
-
-// ---------------------------------------------------------------------------------------
 // Its words
 // ---------------------------------------------------------------------------------------
 
 fn text(q: &Question, lang: Lang) -> Text {
-    match lang {
-        Lang::En => en::quiz::text(q),
-        Lang::Zh => zh::quiz::text(q),
-    }
+    q.kind.text(q.drawn, lang)
 }
 
 /// The command line a question runs, as the learner would type it.
@@ -504,7 +269,7 @@ pub fn run(o: &Options, scale_given: bool, args: &Args) -> Result<()> {
             } else {
                 out.emit(&Event::Question {
                     number: i + 1,
-                    kind: q.kind,
+                    kind: q.kind.name(),
                     lesson: q.lesson().name(),
                     command: command_line(q, scale),
                 })?;
@@ -530,7 +295,7 @@ pub fn run(o: &Options, scale_given: bool, args: &Args) -> Result<()> {
             !human,
             &Event::Question {
                 number,
-                kind: q.kind,
+                kind: q.kind.name(),
                 lesson: q.lesson().name(),
                 command: command.clone(),
             },
@@ -645,20 +410,27 @@ mod tests {
 
     #[test]
     fn every_lesson_has_a_question_and_a_long_quiz_asks_them_all() {
+        let all = QuestionKind::all();
         for lesson in Lesson::ALL {
-            assert!(!bank(*lesson).is_empty(), "{lesson:?}");
-            for kind in bank(*lesson) {
-                let q = Question::draw(*kind, &mut Rng::new(1));
-                assert_eq!(q.lesson(), *lesson);
+            let kinds: Vec<QuestionKind> = all
+                .iter()
+                .copied()
+                .filter(|k| k.lesson() == *lesson)
+                .collect();
+            assert!(!kinds.is_empty(), "{lesson:?}");
+            for kind in kinds {
+                let q = Question {
+                    kind,
+                    drawn: kind.draw(&mut Rng::new(1)),
+                };
                 let command =
                     lesson::parse_command([lesson.name().to_owned()].into_iter().chain(q.args()));
                 assert!(command.is_ok(), "{kind:?}: {:?}", q.args());
             }
         }
-        let kinds: std::collections::HashSet<Kind> =
-            questions(7, 200).iter().map(|q| q.kind).collect();
-        let all: usize = Lesson::ALL.iter().map(|l| bank(*l).len()).sum();
-        assert_eq!(kinds.len(), all);
+        let asked: std::collections::HashSet<&str> =
+            questions(7, 200).iter().map(|q| q.kind.name()).collect();
+        assert_eq!(asked.len(), all.len());
     }
 
     #[test]
