@@ -587,6 +587,13 @@ pub fn reaper_main(args: &[String]) -> ! {
     // which is async-signal-safe; it allocates nothing and takes no lock.
     unsafe {
         cmd.pre_exec(move || {
+            // The command starts as a terminal's foreground job does, whatever the test run
+            // itself inherited: `cargo test &` from a script runs with SIGINT and SIGQUIT
+            // ignored (bash(1), SIGNALS), and every program a test starts, a `sleep` in its
+            // pipeline included, would inherit that across execve(2) and outlive a Ctrl-C.
+            for sig in [Signal::SIGINT, Signal::SIGQUIT] {
+                nix::sys::signal::signal(sig, SigHandler::SigDfl).map_err(std::io::Error::from)?;
+            }
             for sig in &ignored {
                 nix::sys::signal::signal(*sig, SigHandler::SigIgn).map_err(std::io::Error::from)?;
             }

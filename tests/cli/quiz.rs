@@ -136,10 +136,14 @@ fn quiz_an_invalid_answer_from_a_pipe_counts_as_wrong() {
 }
 
 fn quiz_ctrl_c_during_a_run_leaves_nothing() {
-    // A seed whose first question is about tickets: buyers taking 1 s each under the lock.
+    // A seed whose first question is about tickets with the lock: buyers taking 1 s each
+    // under it.
     let seed = (0..200)
-        .find(|s| sheet(*s, 1)[0].0.contains(" tickets "))
-        .expect("a seed that starts with tickets");
+        .find(|s| {
+            let command = &sheet(*s, 1)[0].0;
+            command.contains(" tickets ") && !command.contains("--no-lock")
+        })
+        .expect("a seed that starts with tickets, locked");
     let mut run = shell(&format!(
         "(echo 2; sleep 60) | \"$PROCDEMO\" --json --time-scale 1 quiz --seed {seed} --questions 1"
     ))
