@@ -153,8 +153,8 @@ pub mod spawn {
     /// What the quiz asks about this lesson.
     pub fn question(q: Question, d: Drawn) -> Text {
         let n = d.n;
-        let (setup, ask, choices, why) = match q {
-            Question::Parent => (
+        match q {
+            Question::Parent => Text::new(
                 format!("The main starts {n} children and does not wait for them."),
                 "Which pid does each child report as its parent pid?".to_owned(),
                 choices(&[
@@ -166,12 +166,6 @@ pub mod spawn {
                  the parent, whatever the child then runs."
                     .to_owned(),
             ),
-        };
-        Text {
-            setup,
-            ask,
-            choices,
-            why,
         }
     }
 }
@@ -266,8 +260,8 @@ pub mod join {
     /// What the quiz asks about this lesson.
     pub fn question(q: Question, d: Drawn) -> Text {
         let n = d.n;
-        let (setup, ask, choices, why) = match q {
-            Question::Parallel => (
+        match q {
+            Question::Parallel => Text::new(
                 format!(
                     "{n} children sleep 0, 1, … {} seconds (scaled); all are started, then \
                      joined one by one.",
@@ -283,7 +277,7 @@ pub mod join {
                  other join returns at once."
                     .to_owned(),
             ),
-            Question::Sequential => (
+            Question::Sequential => Text::new(
                 format!(
                     "{n} children sleep 0, 1, … {} seconds (scaled); each is started only \
                      after the previous one was joined (--sequential).",
@@ -299,12 +293,6 @@ pub mod join {
                  they add up."
                     .to_owned(),
             ),
-        };
-        Text {
-            setup,
-            ask,
-            choices,
-            why,
         }
     }
 }
@@ -382,14 +370,14 @@ pub mod isolate {
     /// What the quiz asks about this lesson.
     pub fn question(q: Question, d: Drawn) -> Text {
         let n = d.n;
-        let (setup, ask, choices, why) = match q {
-            Question::Money => (
+        match q {
+            Question::Money => Text::new(
                 format!("A global money = 100; the child sets it to {n}, and the main joins it."),
                 "What does the main then read in its own money? (a number)".to_owned(),
                 None,
                 "The child changed its own copy: every process has its own memory.".to_owned(),
             ),
-            Question::ForkAddress => (
+            Question::ForkAddress => Text::new(
                 "The child is created by fork alone and sets its money; both print the \
                  address of money."
                     .to_owned(),
@@ -399,12 +387,6 @@ pub mod isolate {
                  different memories (copy-on-write)."
                     .to_owned(),
             ),
-        };
-        Text {
-            setup,
-            ask,
-            choices,
-            why,
         }
     }
 }
@@ -549,8 +531,8 @@ pub mod daemon {
     /// What the quiz asks about this lesson.
     pub fn question(q: Question, d: Drawn) -> Text {
         let n = d.n;
-        let (setup, ask, choices, why) = match q {
-            Question::Ends => (
+        match q {
+            Question::Ends => Text::new(
                 format!("A daemon child says it is alive every 3 s; the main prints {n} lines and is done."),
                 "What happens to the daemon child then?".to_owned(),
                 choices(&[
@@ -562,7 +544,7 @@ pub mod daemon {
                  done."
                     .to_owned(),
             ),
-            Question::Ordinary => (
+            Question::Ordinary => Text::new(
                 format!(
                     "The same with --no-daemon: an ordinary child that says it is alive three \
                      times; the main prints {n} lines."
@@ -576,12 +558,6 @@ pub mod daemon {
                 "An ordinary child is joined: the main waits for it before it exits."
                     .to_owned(),
             ),
-        };
-        Text {
-            setup,
-            ask,
-            choices,
-            why,
         }
     }
 }
@@ -729,8 +705,8 @@ pub mod tickets {
     /// What the quiz asks about this lesson.
     pub fn question(q: Question, d: Drawn) -> Text {
         let Drawn { n, m } = d;
-        let (setup, ask, choices, why) = match q {
-            Question::Sold => (
+        match q {
+            Question::Sold => Text::new(
                 format!(
                     "{n} buyers, {}, and the lock on.",
                     count(m, "ticket", "tickets")
@@ -741,7 +717,7 @@ pub mod tickets {
                  is left."
                     .to_owned(),
             ),
-            Question::SoldOut => (
+            Question::SoldOut => Text::new(
                 format!(
                     "{n} buyers, {}, and the lock on.",
                     count(m, "ticket", "tickets")
@@ -751,7 +727,7 @@ pub mod tickets {
                 "Every buyer answers: those that came after the last ticket find it sold out."
                     .to_owned(),
             ),
-            Question::WholeFile => (
+            Question::WholeFile => Text::new(
                 format!(
                     "{n} buyers, {}, and no lock (--no-lock): they race.",
                     count(m, "ticket", "tickets")
@@ -766,12 +742,6 @@ pub mod tickets {
                  updates; it never tears the file."
                     .to_owned(),
             ),
-        };
-        Text {
-            setup,
-            ask,
-            choices,
-            why,
         }
     }
 }
@@ -880,8 +850,8 @@ pub mod zombie {
     /// What the quiz asks about this lesson.
     pub fn question(q: Question, d: Drawn) -> Text {
         let n = d.n;
-        let (setup, ask, choices, why) = match q {
-            Question::State => (
+        match q {
+            Question::State => Text::new(
                 format!(
                     "{} exit at once; the main leaves them unreaped for a second and reads \
                      their state in /proc/<pid>/stat.",
@@ -893,12 +863,6 @@ pub mod zombie {
                  exit status is left, for the parent to collect."
                     .to_owned(),
             ),
-        };
-        Text {
-            setup,
-            ask,
-            choices,
-            why,
         }
     }
 }
@@ -997,8 +961,8 @@ pub mod orphan {
 
     /// What the quiz asks about this lesson.
     pub fn question(q: Question, _: Drawn) -> Text {
-        let (setup, ask, choices, why) = match q {
-            Question::Adopter => (
+        match q {
+            Question::Adopter => Text::new(
                 "main starts Process-1, which starts Process-2 and exits at once; main is a \
                  child subreaper."
                     .to_owned(),
@@ -1012,12 +976,6 @@ pub mod orphan {
                  (PR_SET_CHILD_SUBREAPER), or else to init."
                     .to_owned(),
             ),
-        };
-        Text {
-            setup,
-            ask,
-            choices,
-            why,
         }
     }
 }
@@ -1101,8 +1059,8 @@ pub mod queue {
     /// What the quiz asks about this lesson.
     pub fn question(q: Question, d: Drawn) -> Text {
         let Drawn { n, m } = d;
-        let (setup, ask, choices, why) = match q {
-            Question::Items => (
+        match q {
+            Question::Items => Text::new(
                 format!(
                     "{} {} {} each into one bounded queue; 2 consumers get them until the \
                      main's end markers.",
@@ -1116,12 +1074,6 @@ pub mod queue {
                  none twice."
                     .to_owned(),
             ),
-        };
-        Text {
-            setup,
-            ask,
-            choices,
-            why,
         }
     }
 }
@@ -1175,8 +1127,8 @@ pub mod pool {
     /// What the quiz asks about this lesson.
     pub fn question(q: Question, d: Drawn) -> Text {
         let Drawn { n, m } = d;
-        let (setup, ask, choices, why) = match q {
-            Question::Processes => (
+        match q {
+            Question::Processes => Text::new(
                 format!("Pool({n}).map(f, range({m})): {m} tasks for a pool of {n} workers."),
                 "How many processes does the main start? (a number)".to_owned(),
                 None,
@@ -1184,12 +1136,6 @@ pub mod pool {
                  is paid W times, not T."
                     .to_owned(),
             ),
-        };
-        Text {
-            setup,
-            ask,
-            choices,
-            why,
         }
     }
 }
@@ -1280,8 +1226,8 @@ pub mod shared {
     /// What the quiz asks about this lesson.
     pub fn question(q: Question, d: Drawn) -> Text {
         let Drawn { n, m } = d;
-        let (setup, ask, choices, why) = match q {
-            Question::Locked => (
+        match q {
+            Question::Locked => Text::new(
                 format!(
                     "{n} workers each add 1 to one shared integer {m} times, reading it and \
                      writing it back under the lock."
@@ -1292,12 +1238,6 @@ pub mod shared {
                  no update is lost."
                     .to_owned(),
             ),
-        };
-        Text {
-            setup,
-            ask,
-            choices,
-            why,
         }
     }
 }

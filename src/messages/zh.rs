@@ -157,19 +157,13 @@ pub mod spawn {
     /// What the quiz asks about this lesson.
     pub fn question(q: Question, d: Drawn) -> Text {
         let n = d.n;
-        let (setup, ask, choices, why) = match q {
-            Question::Parent => (
+        match q {
+            Question::Parent => Text::new(
                 format!("主进程开启 {n} 个子进程，但不等它们。"),
                 "每个子进程报告的父进程 pid 是谁的？".to_owned(),
                 choices(&["主进程的 pid", "每个子进程各不相同", "1，init 的 pid"]),
                 "子进程的父进程就是创建它的进程：调用 fork(2) 的进程就是父进程。".to_owned(),
             ),
-        };
-        Text {
-            setup,
-            ask,
-            choices,
-            why,
         }
     }
 }
@@ -271,8 +265,8 @@ pub mod join {
     /// What the quiz asks about this lesson.
     pub fn question(q: Question, d: Drawn) -> Text {
         let n = d.n;
-        let (setup, ask, choices, why) = match q {
-            Question::Parallel => (
+        match q {
+            Question::Parallel => Text::new(
                 format!("{n} 个子进程分别睡 0、1……{} 秒（按比例缩短）；先全部开启，再逐个 join。", n - 1),
                 "主进程在 join 里大约等多久（按教程里的秒数）？".to_owned(),
                 Some(vec![
@@ -281,7 +275,7 @@ pub mod join {
                 ]),
                 "子进程同时在睡：join 等的是最长的那个，其余的 join 马上就返回。".to_owned(),
             ),
-            Question::Sequential => (
+            Question::Sequential => Text::new(
                 format!(
                     "{n} 个子进程分别睡 0、1……{} 秒（按比例缩短）；开启一个、join 一个（--sequential）。",
                     n - 1
@@ -293,12 +287,6 @@ pub mod join {
                 ]),
                 "一次只有一个子进程：前一个结束之后下一个才开始睡，所以时间加起来。".to_owned(),
             ),
-        };
-        Text {
-            setup,
-            ask,
-            choices,
-            why,
         }
     }
 }
@@ -377,26 +365,20 @@ pub mod isolate {
     /// What the quiz asks about this lesson.
     pub fn question(q: Question, d: Drawn) -> Text {
         let n = d.n;
-        let (setup, ask, choices, why) = match q {
-            Question::Money => (
+        match q {
+            Question::Money => Text::new(
                 format!("全局变量 money = 100；子进程把它改成 {n}，主进程 join 它。"),
                 "然后主进程读自己的 money，是多少？（一个数）".to_owned(),
                 None,
                 "子进程改的是它自己的那一份：每个进程都有自己独立的内存。".to_owned(),
             ),
-            Question::ForkAddress => (
+            Question::ForkAddress => Text::new(
                 "子进程只用 fork 创建，然后修改 money；两边都打印 money 的地址。".to_owned(),
                 "两边打印的地址一样吗？".to_owned(),
                 choices(&["地址一样", "地址不一样"]),
                 "fork 复制整个地址空间：同一个虚拟地址，在两块不同的内存里（写时复制）。"
                     .to_owned(),
             ),
-        };
-        Text {
-            setup,
-            ask,
-            choices,
-            why,
         }
     }
 }
@@ -542,25 +524,19 @@ pub mod daemon {
     /// What the quiz asks about this lesson.
     pub fn question(q: Question, d: Drawn) -> Text {
         let n = d.n;
-        let (setup, ask, choices, why) = match q {
-            Question::Ends => (
+        match q {
+            Question::Ends => Text::new(
                 format!("守护进程每 3 秒说一次总管正常活着；主进程打印 {n} 行之后就做完了。"),
                 "然后守护进程会怎样？".to_owned(),
                 choices(&["主进程用信号结束它", "它自己继续运行", "主进程等它自己结束"]),
                 "守护进程不会比主进程活得更久：主进程做完时用 SIGTERM 结束它。".to_owned(),
             ),
-            Question::Ordinary => (
+            Question::Ordinary => Text::new(
                 format!("同样，但加上 --no-daemon：普通的子进程说三次活着；主进程打印 {n} 行。"),
                 "主进程做完时，子进程会怎样？".to_owned(),
                 choices(&["主进程用信号结束它", "它自己继续运行", "主进程等它自己结束"]),
                 "普通的子进程会被 join：主进程退出之前等待它。".to_owned(),
             ),
-        };
-        Text {
-            setup,
-            ask,
-            choices,
-            why,
         }
     }
 }
@@ -689,20 +665,20 @@ pub mod tickets {
     /// What the quiz asks about this lesson.
     pub fn question(q: Question, d: Drawn) -> Text {
         let Drawn { n, m } = d;
-        let (setup, ask, choices, why) = match q {
-            Question::Sold => (
+        match q {
+            Question::Sold => Text::new(
                 format!("{n} 个用户，{m} 张票，加锁。"),
                 "几个用户能抢到票？（一个数）".to_owned(),
                 None,
                 "加了锁，用户们轮流买，还有票时每人拿一张。".to_owned(),
             ),
-            Question::SoldOut => (
+            Question::SoldOut => Text::new(
                 format!("{n} 个用户，{m} 张票，加锁。"),
                 "几个用户用退出码 3 回答「没票了」？（一个数）".to_owned(),
                 None,
                 "每个用户都会回答：最后一张票之后来的用户发现没票了。".to_owned(),
             ),
-            Question::WholeFile => (
+            Question::WholeFile => Text::new(
                 format!("{n} 个用户，{m} 张票，不加锁（--no-lock）：他们在竞争。"),
                 "用户会读到写了一半的票数文件吗？".to_owned(),
                 choices(&[
@@ -713,12 +689,6 @@ pub mod tickets {
                  要么是新文件，不会是半个。竞争会丢失更新，但不会弄坏文件。"
                     .to_owned(),
             ),
-        };
-        Text {
-            setup,
-            ask,
-            choices,
-            why,
         }
     }
 }
@@ -826,8 +796,8 @@ pub mod zombie {
     /// What the quiz asks about this lesson.
     pub fn question(q: Question, d: Drawn) -> Text {
         let n = d.n;
-        let (setup, ask, choices, why) = match q {
-            Question::State => (
+        match q {
+            Question::State => Text::new(
                 format!(
                     "{n} 个子进程同时退出；主进程一秒钟内不回收它们，并读取它们在 \
                      /proc/<pid>/stat 里的状态。"
@@ -837,12 +807,6 @@ pub mod zombie {
                 "退出了的子进程在父进程等待它之前都是僵尸进程：只剩下退出状态，等父进程来收。"
                     .to_owned(),
             ),
-        };
-        Text {
-            setup,
-            ask,
-            choices,
-            why,
         }
     }
 }
@@ -941,8 +905,8 @@ pub mod orphan {
 
     /// What the quiz asks about this lesson.
     pub fn question(q: Question, _: Drawn) -> Text {
-        let (setup, ask, choices, why) = match q {
-            Question::Adopter => (
+        match q {
+            Question::Adopter => Text::new(
                 "主进程开启 Process-1，Process-1 开启 Process-2 后马上退出；主进程是 subreaper。"
                     .to_owned(),
                 "Process-1 没了之后，谁成为 Process-2 的父进程？".to_owned(),
@@ -955,12 +919,6 @@ pub mod orphan {
                  没有的话就过继给 init。"
                     .to_owned(),
             ),
-        };
-        Text {
-            setup,
-            ask,
-            choices,
-            why,
         }
     }
 }
@@ -1037,8 +995,8 @@ pub mod queue {
     /// What the quiz asks about this lesson.
     pub fn question(q: Question, d: Drawn) -> Text {
         let Drawn { n, m } = d;
-        let (setup, ask, choices, why) = match q {
-            Question::Items => (
+        match q {
+            Question::Items => Text::new(
                 format!(
                     "{n} 个生产者各往同一个有界队列里放 {m} 个数据；2 个消费者一直取，\
                      直到取到主进程放的结束标记。"
@@ -1047,12 +1005,6 @@ pub mod queue {
                 None,
                 "队列把每个数据交给一个消费者，只交一次：放进去的都被取走，没有重复的。".to_owned(),
             ),
-        };
-        Text {
-            setup,
-            ask,
-            choices,
-            why,
         }
     }
 }
@@ -1112,20 +1064,14 @@ pub mod pool {
     /// What the quiz asks about this lesson.
     pub fn question(q: Question, d: Drawn) -> Text {
         let Drawn { n, m } = d;
-        let (setup, ask, choices, why) = match q {
-            Question::Processes => (
+        match q {
+            Question::Processes => Text::new(
                 format!("Pool({n}).map(f, range({m}))：{n} 个工作进程的进程池做 {m} 个任务。"),
                 "主进程开启了几个进程？（一个数）".to_owned(),
                 None,
                 "进程池只开启一次工作进程，每个工作进程一个接一个地做任务：开启进程的代价只付 W 次，不是 T 次。"
                     .to_owned(),
             ),
-        };
-        Text {
-            setup,
-            ask,
-            choices,
-            why,
         }
     }
 }
@@ -1209,19 +1155,13 @@ pub mod shared {
     /// What the quiz asks about this lesson.
     pub fn question(q: Question, d: Drawn) -> Text {
         let Drawn { n, m } = d;
-        let (setup, ask, choices, why) = match q {
-            Question::Locked => (
+        match q {
+            Question::Locked => Text::new(
                 format!("{n} 个工作进程各给同一个共享整数加 {m} 次 1，每次加锁读出再写回。"),
                 "它最后是多少？（一个数）".to_owned(),
                 None,
                 "加了锁，一次读出和它的写回之间不会插进别的工作进程：没有更新丢失。".to_owned(),
             ),
-        };
-        Text {
-            setup,
-            ask,
-            choices,
-            why,
         }
     }
 }

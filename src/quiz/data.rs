@@ -41,6 +41,17 @@ pub struct Text {
     pub why: String,
 }
 
+impl Text {
+    pub fn new(setup: String, ask: String, choices: Option<Vec<String>>, why: String) -> Text {
+        Text {
+            setup,
+            ask,
+            choices,
+            why,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, strum::IntoStaticStr, strum::VariantNames)]
 #[serde(untagged)]
 #[strum(serialize_all = "snake_case")]
