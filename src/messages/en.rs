@@ -105,7 +105,8 @@ pub mod spawn {
     use super::*;
     use crate::lesson::spawn::Question;
     use crate::lesson::spawn::{Args, Event, Summary};
-    use crate::quiz::{ask::Drawn, data::Text};
+    use crate::quiz::ask::Drawn;
+    use crate::quiz::data::Text;
 
     pub const ABOUT: &str =
         "Start children that run on their own: the parent does not wait (tutorial, part 1)";
@@ -174,7 +175,8 @@ pub mod join {
     use super::*;
     use crate::lesson::join::Question;
     use crate::lesson::join::{Args, Event, Mode, Summary};
-    use crate::quiz::{ask::Drawn, data::Text};
+    use crate::quiz::ask::Drawn;
+    use crate::quiz::data::Text;
 
     pub const ABOUT: &str = "Start children and wait for each one with join: elapsed is the \
         max, not the sum (part 2)";
@@ -301,7 +303,8 @@ pub mod isolate {
     use super::*;
     use crate::lesson::isolate::Question;
     use crate::lesson::isolate::{Args, Event, Summary};
-    use crate::quiz::{ask::Drawn, data::Text};
+    use crate::quiz::ask::Drawn;
+    use crate::quiz::data::Text;
 
     pub const ABOUT: &str =
         "A global variable changed in a child stays unchanged in the parent (part 3)";
@@ -395,7 +398,8 @@ pub mod daemon {
     use super::*;
     use crate::lesson::daemon::Question;
     use crate::lesson::daemon::{Args, Event, KillMain, Summary};
-    use crate::quiz::{ask::Drawn, data::Text};
+    use crate::quiz::ask::Drawn;
+    use crate::quiz::data::Text;
 
     pub const ABOUT: &str = "A daemon child is ended when the main process ends (part 4)";
     pub const SHOWED: &str = "What it showed: a daemon child does not outlive its main; it was \
@@ -566,7 +570,8 @@ pub mod tickets {
     use super::*;
     use crate::lesson::tickets::Question;
     use crate::lesson::tickets::{Args, Event, KillHolder, Summary};
-    use crate::quiz::{ask::Drawn, data::Text};
+    use crate::quiz::ask::Drawn;
+    use crate::quiz::data::Text;
 
     pub const ABOUT: &str = "Buyers race for tickets in a shared file; an exclusive flock keeps \
         the count right (part 5)";
@@ -750,7 +755,8 @@ pub mod zombie {
     use super::*;
     use crate::lesson::zombie::Question;
     use crate::lesson::zombie::{Args, Event, Summary};
-    use crate::quiz::{ask::Drawn, data::Text};
+    use crate::quiz::ask::Drawn;
+    use crate::quiz::data::Text;
 
     pub const ABOUT: &str =
         "A child that has exited but is not reaped yet: a zombie, <defunct> in ps";
@@ -871,7 +877,8 @@ pub mod orphan {
     use super::*;
     use crate::lesson::orphan::Question;
     use crate::lesson::orphan::{Args, Event, Summary};
-    use crate::quiz::{ask::Drawn, data::Text};
+    use crate::quiz::ask::Drawn;
+    use crate::quiz::data::Text;
 
     pub const ABOUT: &str =
         "The parent exits first: its child is adopted by a subreaper, or by init";
@@ -984,7 +991,8 @@ pub mod queue {
     use super::*;
     use crate::lesson::queue::Question;
     use crate::lesson::queue::{Args, Event, Summary};
-    use crate::quiz::{ask::Drawn, data::Text};
+    use crate::quiz::ask::Drawn;
+    use crate::quiz::data::Text;
 
     pub const ABOUT: &str =
         "Producers and consumers share one bounded queue, a POSIX message queue";
@@ -1083,7 +1091,8 @@ pub mod pool {
     use crate::lesson::pool::Question;
     use crate::lesson::pool::{Args, Event, Mode, Summary};
     use crate::messages::python_list;
-    use crate::quiz::{ask::Drawn, data::Text};
+    use crate::quiz::ask::Drawn;
+    use crate::quiz::data::Text;
 
     pub const ABOUT: &str =
         "A pool of worker processes, started once, takes task after task (Pool(3).map)";
@@ -1144,7 +1153,8 @@ pub mod shared {
     use super::*;
     use crate::lesson::shared::Question;
     use crate::lesson::shared::{Args, Event, Mode, Summary};
-    use crate::quiz::{ask::Drawn, data::Text};
+    use crate::quiz::ask::Drawn;
+    use crate::quiz::data::Text;
 
     pub const ABOUT: &str =
         "One integer in memory every worker maps: exact with a lock, lost updates without";

@@ -114,7 +114,8 @@ pub mod spawn {
     use super::*;
     use crate::lesson::spawn::Question;
     use crate::lesson::spawn::{Args, Event, Summary};
-    use crate::quiz::{ask::Drawn, data::Text};
+    use crate::quiz::ask::Drawn;
+    use crate::quiz::data::Text;
 
     pub const ABOUT: &str = "开启子进程，父进程不等它们（教程第 1 部分）";
     pub const OPTIONS: &[(&str, &str)] = &[
@@ -172,7 +173,8 @@ pub mod join {
     use super::*;
     use crate::lesson::join::Question;
     use crate::lesson::join::{Args, Event, Mode, Summary};
-    use crate::quiz::{ask::Drawn, data::Text};
+    use crate::quiz::ask::Drawn;
+    use crate::quiz::data::Text;
 
     pub const ABOUT: &str = "开启子进程并用 join 等待每一个：用时是最长的，不是总和（第 2 部分）";
     pub const OPTIONS: &[(&str, &str)] = &[
@@ -295,7 +297,8 @@ pub mod isolate {
     use super::*;
     use crate::lesson::isolate::Question;
     use crate::lesson::isolate::{Args, Event, Summary};
-    use crate::quiz::{ask::Drawn, data::Text};
+    use crate::quiz::ask::Drawn;
+    use crate::quiz::data::Text;
 
     pub const ABOUT: &str = "子进程修改了全局变量，父进程里的仍然不变（第 3 部分）";
     pub const OPTIONS: &[(&str, &str)] = &[
@@ -387,7 +390,8 @@ pub mod daemon {
     use super::*;
     use crate::lesson::daemon::Question;
     use crate::lesson::daemon::{Args, Event, KillMain, Summary};
-    use crate::quiz::{ask::Drawn, data::Text};
+    use crate::quiz::ask::Drawn;
+    use crate::quiz::data::Text;
 
     pub const ABOUT: &str = "守护进程随主进程的结束而结束（第 4 部分）";
     pub const OPTIONS: &[(&str, &str)] = &[
@@ -545,7 +549,8 @@ pub mod tickets {
     use super::*;
     use crate::lesson::tickets::Question;
     use crate::lesson::tickets::{Args, Event, KillHolder, Summary};
-    use crate::quiz::{ask::Drawn, data::Text};
+    use crate::quiz::ask::Drawn;
+    use crate::quiz::data::Text;
 
     pub const ABOUT: &str = "用户们抢同一个文件里的票；排他的 flock 锁保证票数正确（第 5 部分）";
     pub const OPTIONS: &[(&str, &str)] = &[
@@ -697,7 +702,8 @@ pub mod zombie {
     use super::*;
     use crate::lesson::zombie::Question;
     use crate::lesson::zombie::{Args, Event, Summary};
-    use crate::quiz::{ask::Drawn, data::Text};
+    use crate::quiz::ask::Drawn;
+    use crate::quiz::data::Text;
 
     pub const ABOUT: &str = "已经退出、还没被回收的子进程：僵尸进程，ps 里的 <defunct>";
     pub const OPTIONS: &[(&str, &str)] = &[
@@ -815,7 +821,8 @@ pub mod orphan {
     use super::*;
     use crate::lesson::orphan::Question;
     use crate::lesson::orphan::{Args, Event, Summary};
-    use crate::quiz::{ask::Drawn, data::Text};
+    use crate::quiz::ask::Drawn;
+    use crate::quiz::data::Text;
 
     pub const ABOUT: &str = "父进程先退出：它的子进程被 subreaper 或 init 收养";
     pub const OPTIONS: &[(&str, &str)] = &[(
@@ -927,7 +934,8 @@ pub mod queue {
     use super::*;
     use crate::lesson::queue::Question;
     use crate::lesson::queue::{Args, Event, Summary};
-    use crate::quiz::{ask::Drawn, data::Text};
+    use crate::quiz::ask::Drawn;
+    use crate::quiz::data::Text;
 
     pub const ABOUT: &str = "生产者和消费者共用一个有界队列（POSIX 消息队列）";
     pub const OPTIONS: &[(&str, &str)] = &[
@@ -1014,7 +1022,8 @@ pub mod pool {
     use crate::lesson::pool::Question;
     use crate::lesson::pool::{Args, Event, Mode, Summary};
     use crate::messages::python_list;
-    use crate::quiz::{ask::Drawn, data::Text};
+    use crate::quiz::ask::Drawn;
+    use crate::quiz::data::Text;
 
     pub const ABOUT: &str = "进程池：工作进程只开启一次，一个接一个地做任务（Pool(3).map）";
     pub const OPTIONS: &[(&str, &str)] = &[
@@ -1080,7 +1089,8 @@ pub mod shared {
     use super::*;
     use crate::lesson::shared::Question;
     use crate::lesson::shared::{Args, Event, Mode, Summary};
-    use crate::quiz::{ask::Drawn, data::Text};
+    use crate::quiz::ask::Drawn;
+    use crate::quiz::data::Text;
 
     pub const ABOUT: &str = "每个工作进程都映射的同一个整数：加锁就准确，不加锁就丢失更新";
     pub const OPTIONS: &[(&str, &str)] = &[
