@@ -444,7 +444,7 @@ impl Ask for Question {
     }
 
     fn observed(self, _: Drawn, run: &Observed) -> Option<Answer> {
-        run.summary()?;
+        run.summary()?; // no summary: the run was cut short
         // The processes the main started: the pool's workers, started once.
         let spawned = run.of("spawned").filter(|e| e["name"] == "main").count();
         Some(Answer::Number(spawned as u64))

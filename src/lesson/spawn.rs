@@ -137,7 +137,7 @@ impl Ask for Question {
     }
 
     fn observed(self, _: Drawn, run: &Observed) -> Option<Answer> {
-        run.summary()?;
+        run.summary()?; // no summary: the run was cut short
         let ppids: Vec<i64> = run
             .of("start")
             .filter(|e| e["name"] != "main")
