@@ -183,39 +183,38 @@ macro_rules! lessons {
             }
         }
 
+        /// What a child was asked to do: one lesson's role, decoded from its command line.
+        #[derive(Debug)]
+        pub enum ChildRole {
+            $($Variant($m::Role),)*
+        }
+
         /// A child's whole life: decode its command line, then run its lesson's role.
         /// Returns the exit code.
         pub fn child_main(args: &[OsString]) -> i32 {
-            match decode_and_run(args) {
-                Ok(code) => code,
+            match decode_child(args) {
+                Ok((spec, role)) => {
+                    crate::sys::set_process_name(c"procdemo");
+                    match role {
+                        $(ChildRole::$Variant(role) => child::run(spec, role),)*
+                    }
+                }
                 Err(e) => child::refuse(&e),
             }
         }
 
-        fn decode_and_run(args: &[OsString]) -> Result<i32, DecodeError> {
+        /// The common keys, the lesson after `--child` and that lesson's own keys, every one
+        /// of them used.
+        fn decode_child(args: &[OsString]) -> Result<(child::Spec, ChildRole), DecodeError> {
             let (spec, lesson, mut fields) = child::Spec::decode(args)?;
             $(
                 if lesson == <$m::Role as child::Role>::LESSON {
                     let role = $m::Role::decode(&mut fields)?;
                     fields.finish()?;
-                    crate::sys::set_process_name(c"procdemo");
-                    return Ok(child::run(spec, role));
+                    return Ok((spec, ChildRole::$Variant(role)));
                 }
             )*
             Err(child::bad(format!("unknown lesson `{}`", lesson.escape_debug())))
-        }
-
-        /// The decoder alone, for tests: what `decode_and_run` would run, without running it.
-        #[cfg(test)]
-        fn decode_only(args: &[OsString]) -> Result<(), DecodeError> {
-            let (_, lesson, mut fields) = child::Spec::decode(args)?;
-            $(
-                if lesson == <$m::Role as child::Role>::LESSON {
-                    $m::Role::decode(&mut fields)?;
-                    return fields.finish();
-                }
-            )*
-            Err(child::bad("unknown lesson"))
         }
 
         $(
@@ -387,7 +386,7 @@ mod tests {
         assert_eq!(&back, spec);
         assert_eq!(R::decode(&mut fields).unwrap(), role, "{args:?}");
         fields.finish().unwrap();
-        assert!(decode_only(&args).is_ok());
+        assert!(decode_child(&args).is_ok());
     }
 
     #[test]
@@ -522,7 +521,7 @@ mod tests {
                 .map(OsString::from)
                 .collect();
             // Not a whole command line, but the lesson is found: the error is about a key.
-            let err = decode_only(&args).unwrap_err().to_string();
+            let err = decode_child(&args).unwrap_err().to_string();
             assert!(err.contains("missing `name=`"), "{err}");
         }
     }
@@ -566,13 +565,13 @@ mod tests {
              adds=1 memory=3 ready=4 go=5",
         ] {
             let args: Vec<OsString> = line.split(' ').map(OsString::from).collect();
-            assert!(decode_only(&args).is_err(), "{line} decoded");
+            assert!(decode_child(&args).is_err(), "{line} decoded");
         }
         let ok: Vec<OsString> = format!("{base} sleep=10000")
             .split(' ')
             .map(OsString::from)
             .collect();
-        assert!(decode_only(&ok).is_ok());
+        assert!(decode_child(&ok).is_ok());
     }
 
     /// The event names of the events table in docs/CLI.md (its second column).
@@ -724,7 +723,7 @@ mod tests {
         ) {
             let mut args = vec![OsString::from("--child"), OsString::from(lesson)];
             args.extend(rest);
-            let _ = decode_only(&args);
+            let _ = decode_child(&args);
         }
 
         #[test]
