@@ -185,7 +185,7 @@ macro_rules! lessons {
 
         /// What a child was asked to do: one lesson's role, decoded from its command line.
         #[derive(Debug)]
-        pub enum ChildRole {
+        enum ChildRole {
             $($Variant($m::Role),)*
         }
 
