@@ -423,18 +423,11 @@ fn deleted_binary_run(scale: &str) -> bool {
     in_time
 }
 
-fn have_strace() -> bool {
-    std::process::Command::new("strace")
-        .arg("-V")
-        .output()
-        .is_ok()
-}
-
 fn buyers_killed_between_temp_file_and_rename() {
     // strace's fault injection kills each buyer with SIGKILL as it enters rename(2): its
     // temporary file is written and fsynced, the rename never happens. The file must stay
     // whole and unchanged, the lock free, and the next run must clean up the stray file.
-    if !have_strace() {
+    if !harness::have_strace() {
         eprintln!("strace not installed: test skipped (CI installs it)");
         return;
     }

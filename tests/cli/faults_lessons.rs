@@ -502,11 +502,7 @@ fn unconfirmed_counts_buyers_killed_after_their_rename() {
     // strace's fault injection kills each buyer as it enters its second fsync(2): the one on
     // the directory, after rename(2) put its new count in place, before its `bought`
     // line. The file went down; nobody said so. (The main writes nothing without --tickets.)
-    if std::process::Command::new("strace")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
+    if !harness::have_strace() {
         eprintln!("strace not installed: test skipped (CI installs it)");
         return;
     }

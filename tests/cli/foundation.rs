@@ -290,11 +290,7 @@ fn time_scale_zero_never_sleeps() {
 
     // Then the system calls themselves, where strace is installed (CI installs it): with
     // --time-scale 0 no process of the run may call a sleep at all.
-    if std::process::Command::new("strace")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
+    if !harness::have_strace() {
         eprintln!("strace not installed: skipped the system-call half of this test");
         return;
     }

@@ -16,7 +16,7 @@ use nix::sys::stat::{makedev, mknod, Mode, SFlag};
 use nix::unistd::Pid;
 use serde_json::Value;
 
-use crate::harness::{self, names_in, procdemo, s, shell, ticket_count, Outcome};
+use crate::harness::{self, names_in, procdemo, s, shell, success, ticket_count, Outcome};
 use crate::trials;
 
 pub fn tests() -> Vec<libtest_mimic::Trial> {
@@ -223,11 +223,7 @@ fn the_cleaner_spares_temp_files_of_live_writers() {
     ])
     .run();
     success(&out);
-    let cleaned: u64 = out
-        .events_of("temps_cleaned")
-        .iter()
-        .map(|e| e["count"].as_u64().unwrap())
-        .sum();
+    let cleaned = out.temps_cleaned();
     assert_eq!(cleaned, 2, "{}", out.stdout);
     assert_eq!(
         names_in(dir.path()),
@@ -240,20 +236,13 @@ fn the_cleaner_spares_temp_files_of_live_writers() {
     assert_eq!(fs::read(&live).unwrap(), b"{\"tick");
 }
 
-fn have_strace() -> bool {
-    std::process::Command::new("strace")
-        .arg("-V")
-        .output()
-        .is_ok()
-}
-
 /// The issue's own scenario: an unlocked buyer is between its temporary file and its rename
 /// (strace holds its rename(2) for 15 s, long enough for a locked run on a loaded machine)
 /// when a locked run's buyer sweeps stale temporary files.
 /// The sweep used to delete the live file, and the unlocked buyer then failed with "renaming
 /// .data.json.tmp.N: No such file or directory".
 fn a_locked_run_beside_an_unlocked_writer_leaves_its_temp_file() {
-    if !have_strace() {
+    if !harness::have_strace() {
         eprintln!("strace not installed: test skipped (CI installs it)");
         return;
     }
@@ -883,11 +872,7 @@ fn chaos_sigkill_buyers_and_mains() {
                     .iter()
                     .map(|e| e["remaining"].as_u64().expect("a count")),
             );
-            swept += out
-                .events_of("temps_cleaned")
-                .iter()
-                .map(|e| e["count"].as_u64().unwrap())
-                .sum::<u64>();
+            swept += out.temps_cleaned();
         }
     }
 
@@ -909,11 +894,7 @@ fn chaos_sigkill_buyers_and_mains() {
             .iter()
             .map(|e| e["remaining"].as_u64().unwrap()),
     );
-    swept += out
-        .events_of("temps_cleaned")
-        .iter()
-        .map(|e| e["count"].as_u64().unwrap())
-        .sum::<u64>();
+    swept += out.temps_cleaned();
 
     let file: Value = serde_json::from_slice(&fs::read(&data).unwrap())
         .unwrap_or_else(|e| panic!("seed {seed}: the file is not valid JSON: {e}"));
@@ -950,13 +931,4 @@ fn chaos_sigkill_buyers_and_mains() {
          temporary files swept, {:.1} s",
         started.elapsed().as_secs_f64()
     );
-}
-
-// ---------------------------------------------------------------------------------------------
-// Helpers.
-
-/// Exit 0 and nothing on stderr, as `--json` promises when all goes well.
-fn success(out: &Outcome) {
-    out.expect_code(0);
-    assert!(out.stderr.is_empty(), "stderr: {}", out.stderr);
 }

@@ -460,6 +460,14 @@ impl Outcome {
             .collect()
     }
 
+    /// How many stale temporary files the run's processes removed (`temps_cleaned`).
+    pub fn temps_cleaned(&self) -> u64 {
+        self.events_of("temps_cleaned")
+            .iter()
+            .map(|e| e["count"].as_u64().expect("a count"))
+            .sum()
+    }
+
     /// The summary, which must be the last line.
     pub fn summary(&self) -> Value {
         let events = self.events();
@@ -686,6 +694,18 @@ pub fn reaper_main(args: &[String]) -> ! {
 /// A temporary path as the `&str` an argument list takes.
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("temporary paths are UTF-8")
+}
+
+/// Exit 0 and nothing on stderr, as `--json` promises when all goes well.
+pub fn success(out: &Outcome) {
+    out.expect_code(0);
+    assert!(out.stderr.is_empty(), "stderr: {}", out.stderr);
+}
+
+/// Is strace(1) installed? The tests that inject faults with it skip themselves without it
+/// (`.ci/run` installs it).
+pub fn have_strace() -> bool {
+    Command::new("strace").arg("-V").output().is_ok()
 }
 
 /// File names in `dir`, sorted; names that are not UTF-8 shown lossily.

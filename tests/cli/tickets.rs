@@ -12,7 +12,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
 
-use crate::harness::{self, names_in, procdemo, s, ticket_count, Outcome};
+use crate::harness::{self, names_in, procdemo, s, success, ticket_count, Outcome};
 use crate::trials;
 
 pub fn tests() -> Vec<libtest_mimic::Trial> {
@@ -682,11 +682,7 @@ fn tickets_stale_temp_files_are_cleaned() {
     ])
     .run();
     success(&out);
-    let cleaned: u64 = out
-        .events_of("temps_cleaned")
-        .iter()
-        .map(|e| num(&e["count"]))
-        .sum();
+    let cleaned = out.temps_cleaned();
     assert_eq!(cleaned, 1);
     assert_eq!(
         names_in(dir.path()),
@@ -699,12 +695,6 @@ fn tickets_stale_temp_files_are_cleaned() {
 
 fn num(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
-}
-
-/// Exit 0 and nothing on stderr, as `--json` promises when all goes well.
-fn success(out: &Outcome) {
-    out.expect_code(0);
-    assert!(out.stderr.is_empty(), "stderr: {}", out.stderr);
 }
 
 /// Whoever took the lock after another buyer did so after that buyer had decided.
