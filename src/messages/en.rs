@@ -710,12 +710,15 @@ pub mod tickets {
     /// What the quiz asks about this lesson.
     pub fn question(q: Question, d: Drawn) -> Text {
         let Drawn { n, m } = d;
+        let locked = || {
+            format!(
+                "{n} buyers, {}, and the lock on.",
+                count(m, "ticket", "tickets")
+            )
+        };
         match q {
             Question::Sold => Text::new(
-                format!(
-                    "{n} buyers, {}, and the lock on.",
-                    count(m, "ticket", "tickets")
-                ),
+                locked(),
                 "How many buyers get a ticket? (a number)".to_owned(),
                 None,
                 "With the lock the buyers take turns, and each takes one ticket while any \
@@ -723,10 +726,7 @@ pub mod tickets {
                     .to_owned(),
             ),
             Question::SoldOut => Text::new(
-                format!(
-                    "{n} buyers, {}, and the lock on.",
-                    count(m, "ticket", "tickets")
-                ),
+                locked(),
                 "How many buyers answer \"sold out\", with exit status 3? (a number)".to_owned(),
                 None,
                 "Every buyer answers: those that came after the last ticket find it sold out."

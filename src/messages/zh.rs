@@ -670,15 +670,16 @@ pub mod tickets {
     /// What the quiz asks about this lesson.
     pub fn question(q: Question, d: Drawn) -> Text {
         let Drawn { n, m } = d;
+        let locked = || format!("{n} 个用户，{m} 张票，加锁。");
         match q {
             Question::Sold => Text::new(
-                format!("{n} 个用户，{m} 张票，加锁。"),
+                locked(),
                 "几个用户能抢到票？（一个数）".to_owned(),
                 None,
                 "加了锁，用户们轮流买，还有票时每人拿一张。".to_owned(),
             ),
             Question::SoldOut => Text::new(
-                format!("{n} 个用户，{m} 张票，加锁。"),
+                locked(),
                 "几个用户用退出码 3 回答「没票了」？（一个数）".to_owned(),
                 None,
                 "每个用户都会回答：最后一张票之后来的用户发现没票了。".to_owned(),
